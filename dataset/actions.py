@@ -38,7 +38,7 @@ _INT_FIELDS = ("x", "y", "x2", "y2", "dx", "dy")
 _ALL_FIELDS = (*_INT_FIELDS, "text", "key")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Action:
     """One thing done to the screen. ``t`` and ``frame`` say when, and are not part of
     the action's identity: two clicks at one point are equal whenever they happened."""
@@ -153,6 +153,11 @@ class Action:
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        when = "" if self.t is None else f", t={self.t:.3f}"
+        at = "" if self.frame is None else f", frame={self.frame}"
+        return f"Action({self.to_text()!r}{when}{at})"
+
     def with_time(self, t: float | None, frame: int | None) -> Action:
         return Action(**{**self.to_dict(), "t": t, "frame": frame})
 
@@ -167,7 +172,9 @@ def _parse_quoted(rest: str, line: str) -> str:
         try:
             value = json.loads(rest)
         except json.JSONDecodeError:
-            raise ActionError(f'type needs one quoted string such as type "hello": {line!r}') from None
+            raise ActionError(
+                f'type needs one quoted string such as type "hello": {line!r}'
+            ) from None
         if not isinstance(value, str):
             raise ActionError(f"type needs a string: {line!r}")
         return value
@@ -195,8 +202,11 @@ def bin_to_pixel(b, size: int, bins: int):
     """The pixel at the centre of bin ``b``; pixel_to_bin of it gives ``b`` back."""
     import numpy as np
 
-    p = np.floor((np.asarray(b, dtype=np.float64) + 0.5) * size / bins).astype(np.int64)
-    p = np.clip(p, 0, size - 1)
+    b = np.asarray(b, dtype=np.float64)
+    centre = np.floor((b + 0.5) * size / bins)
+    # The floor of the centre can fall left of a narrow bin; its first pixel cannot.
+    first = np.ceil(b * size / bins)
+    p = np.clip(np.maximum(centre, first).astype(np.int64), 0, size - 1)
     return int(p) if p.ndim == 0 else p
 
 

@@ -1,0 +1,369 @@
+"""The episode format on disk (version 1), and ``EpisodeWriter``.
+
+    DATASET/
+      meta/info.json                 format version, counts, fps, screen sizes, sources
+      meta/episodes.jsonl            one line per finished episode
+      data/episode_000000.parquet    one row per step: time, frame index, action fields
+      events/episode_000000.parquet  raw input events (time, kind, x, y, button, key, text)
+      frames/episode_000000.parquet  the capture time of every video frame
+      videos/episode_000000.mp4      the screen, one video frame per captured frame
+      journal/episode_000000.jsonl   only while an episode is being written
+
+While an episode is written, every frame time, event and step goes to its journal
+(flushed line by line) and the frames to a fragmented MP4. A writer killed with SIGKILL
+leaves both behind; ``recover_unfinished`` (run on open and by ``dataset repair``) turns
+them into a finished episode that lost at most the last second of video.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .actions import ACTION_FIELDS, Action
+from .errors import DatasetError
+from .events import EVENT_COLUMNS, Event
+from .segment import SegmentConfig, frame_before, segment_events
+
+FORMAT_NAME = "screenpilot-episodes"
+FORMAT_VERSION = 1
+
+STEP_COLUMNS = (
+    ("step", "int32"),
+    ("t", "float64"),
+    ("frame", "int32"),
+    ("type", "string"),
+    ("x", "int32"),
+    ("y", "int32"),
+    ("x2", "int32"),
+    ("y2", "int32"),
+    ("dx", "int32"),
+    ("dy", "int32"),
+    ("text", "string"),
+    ("key", "string"),
+)
+FRAME_COLUMNS = (("frame", "int32"), ("t", "float64"))
+
+
+# ---- paths ------------------------------------------------------------------------------
+def episode_name(index: int) -> str:
+    return f"episode_{index:06d}"
+
+
+def episode_paths(root: Path, index: int) -> dict[str, Path]:
+    name = episode_name(index)
+    return {
+        "data": root / "data" / f"{name}.parquet",
+        "events": root / "events" / f"{name}.parquet",
+        "frames": root / "frames" / f"{name}.parquet",
+        "video": root / "videos" / f"{name}.mp4",
+        "journal": root / "journal" / f"{name}.jsonl",
+    }
+
+
+def info_path(root: Path) -> Path:
+    return root / "meta" / "info.json"
+
+
+def episodes_path(root: Path) -> Path:
+    return root / "meta" / "episodes.jsonl"
+
+
+# ---- small file helpers ------------------------------------------------------------------
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` whole or not at all: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_table(path: Path, rows: list[dict], columns: tuple[tuple[str, str], ...]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(name, pa.type_for_alias(kind)) for name, kind in columns])
+    table = pa.Table.from_pylist([{n: r.get(n) for n, _ in columns} for r in rows], schema=schema)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def read_table(path: Path) -> list[dict]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        raise DatasetError(f"{path}: missing")
+    try:
+        return pq.read_table(path).to_pylist()
+    except (pa.ArrowException, OSError) as e:
+        raise DatasetError(f"{path}: unreadable parquet ({str(e).splitlines()[0]})") from None
+
+
+def read_episode_lines(root: Path) -> list[dict]:
+    path = episodes_path(root)
+    if not path.exists():
+        return []
+    out = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise DatasetError(f"{path}: line {n} is not JSON") from None
+    return out
+
+
+def read_info(root: Path) -> dict:
+    path = info_path(root)
+    if not root.exists():
+        raise DatasetError(f"{root}: no such dataset directory")
+    if not path.exists():
+        raise DatasetError(f"{root}: not a screenpilot dataset (no meta/info.json)")
+    try:
+        info = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise DatasetError(f"{path}: not valid JSON") from None
+    version = info.get("format_version")
+    if info.get("format") != FORMAT_NAME or version != FORMAT_VERSION:
+        raise DatasetError(
+            f"{path}: format {info.get('format')!r} version {version!r} is not supported "
+            f"(this screenpilot reads {FORMAT_NAME} version {FORMAT_VERSION})"
+        )
+    return info
+
+
+def init_dataset(root: Path) -> None:
+    """Create an empty dataset, or check that ``root`` already is one."""
+    if info_path(root).exists():
+        read_info(root)
+        return
+    if root.exists() and any(root.iterdir()):
+        raise DatasetError(f"{root}: exists and is not a screenpilot dataset")
+    update_info(root)
+
+
+def update_info(root: Path) -> dict:
+    """Recompute meta/info.json from meta/episodes.jsonl."""
+    episodes = read_episode_lines(root)
+    info = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "episodes": len(episodes),
+        "steps": sum(e["length"] for e in episodes),
+        "frames": sum(e["num_frames"] for e in episodes),
+        "fps": sorted({e["fps"] for e in episodes}),
+        "screen_sizes": sorted({(e["width"], e["height"]) for e in episodes}),
+        "sources": sorted({e["source"] for e in episodes}),
+    }
+    write_atomic(info_path(root), (json.dumps(info, indent=2) + "\n").encode())
+    return info
+
+
+def append_episode_line(root: Path, meta: dict) -> None:
+    """The commit point of an episode: once its line is here, it exists."""
+    path = episodes_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(meta, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def next_episode_index(root: Path) -> int:
+    used = [e["index"] for e in read_episode_lines(root)]
+    journal = root / "journal"
+    if journal.exists():
+        used += [int(p.stem.split("_")[1]) for p in journal.glob("episode_*.jsonl")]
+    return max(used, default=-1) + 1
+
+
+def step_row(i: int, action: Action) -> dict:
+    return {"step": i, **{k: v for k, v in action.to_dict().items()}}
+
+
+def action_from_row(row: dict) -> Action:
+    fields = ACTION_FIELDS.get(row.get("type"), ())
+    data = {k: row[k] for k in ("type", *fields)}
+    return Action.from_dict(data).with_time(row["t"], row["frame"])
+
+
+# ---- writing an episode ---------------------------------------------------------------------
+class EpisodeWriter:
+    """Writes one episode: frames and input events (or explicit actions) on one clock.
+
+    ``clock`` is the clock your timestamps come from (``time.monotonic`` by default);
+    times are stored relative to the moment the writer was created. Pass ``t=None`` to
+    stamp an item with the clock's current time.
+
+        with EpisodeWriter("demos", task="Click OK", width=160, height=210) as ep:
+            ep.add_frame(screenshot)
+            ep.add_event(Event(t=..., kind="mouse_down", x=80, y=105, button="left"))
+            ...
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        task: str,
+        width: int,
+        height: int,
+        *,
+        fps: float = 10,
+        source: str = "unknown",
+        metadata: dict | None = None,
+        lossless: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        segment_config: SegmentConfig | None = None,
+    ):
+        from .video import VideoWriter
+
+        self.root = Path(root)
+        init_dataset(self.root)
+        self.index = next_episode_index(self.root)
+        self.paths = episode_paths(self.root, self.index)
+        self.clock = clock
+        self.t0 = clock()
+        self.segment_config = segment_config
+        self.header = {
+            "format_version": FORMAT_VERSION,
+            "index": self.index,
+            "task": task,
+            "width": int(width),
+            "height": int(height),
+            "fps": fps,
+            "source": source,
+            "lossless": lossless,
+            "metadata": metadata or {},
+            "started_at": time.time(),
+        }
+        self.frame_times: list[float] = []
+        self.events: list[Event] = []
+        self.steps: list[Action] = []
+        self.outcome: dict = {}
+        self.paths["journal"].parent.mkdir(parents=True, exist_ok=True)
+        self._journal = open(self.paths["journal"], "x", encoding="utf-8")  # noqa: SIM115 - lives until finish()
+        self._log({"header": self.header})
+        self.paths["video"].parent.mkdir(parents=True, exist_ok=True)
+        self._video = VideoWriter(self.paths["video"], width, height, fps, lossless=lossless)
+        self.closed = False
+
+    def _now(self, t: float | None) -> float:
+        return (self.clock() if t is None else t) - self.t0
+
+    def _log(self, record: dict) -> None:
+        # One line a record, flushed to the OS at once: SIGKILL cannot take it back.
+        self._journal.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._journal.flush()
+
+    def add_frame(self, frame, t: float | None = None) -> int:
+        """Append an (H, W, 3) uint8 RGB frame captured at clock time ``t``."""
+        rel = self._now(t)
+        index = self._video.write(frame)
+        self.frame_times.append(rel)
+        self._log({"frame": index, "t": rel})
+        return index
+
+    def add_event(self, event: Event) -> None:
+        """A raw input event; its ``t`` is on the writer's clock."""
+        rel = Event(**{**event.to_dict(), "t": self._now(event.t)})
+        self.events.append(rel)
+        self._log({"event": rel.to_dict()})
+
+    def add_action(
+        self, action: Action, t: float | None = None, *, with_events: bool = True
+    ) -> Action:
+        """An explicit step (scripted experts, the agent): stored as given instead of
+        being derived from events. Its raw events are synthesised unless told not to."""
+        from .segment import actions_to_events
+
+        rel = self._now(action.t if t is None else t)
+        step = action.with_time(rel, frame_before(self.frame_times, rel) if self.frame_times else 0)
+        self.steps.append(step)
+        self._log({"step": step.to_dict()})
+        if with_events:
+            for ev in actions_to_events([step.with_time(rel, None)]):
+                self.events.append(ev)
+                self._log({"event": ev.to_dict()})
+        return step
+
+    def set_outcome(self, **outcome) -> None:
+        """Task outcome (``success``, ``reward`` ...), kept in the episode's metadata."""
+        self.outcome.update(outcome)
+        self._log({"outcome": outcome})
+
+    def finish(self) -> dict:
+        """Close the video and write the episode's tables; returns its meta line."""
+        if self.closed:
+            raise DatasetError("episode already finished")
+        self.closed = True
+        self._video.close()
+        self._journal.close()
+        meta = finalize_episode(
+            self.root,
+            self.header,
+            self.frame_times,
+            self.events,
+            self.steps or None,
+            self.outcome,
+            self.segment_config,
+        )
+        self.paths["journal"].unlink(missing_ok=True)
+        return meta
+
+    def __enter__(self) -> EpisodeWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.closed:
+            self.finish()
+
+
+def finalize_episode(
+    root: Path,
+    header: dict,
+    frame_times: list[float],
+    events: list[Event],
+    steps: list[Action] | None,
+    outcome: dict,
+    segment_config: SegmentConfig | None = None,
+    extra: dict | None = None,
+) -> dict:
+    """Write an episode's parquet tables and commit its line to meta/episodes.jsonl."""
+    index = header["index"]
+    paths = episode_paths(root, index)
+    events = sorted(events, key=lambda e: e.t)
+    if steps is None:
+        steps = segment_events(events, frame_times, segment_config)
+    write_table(paths["events"], [e.to_dict() for e in events], EVENT_COLUMNS)
+    write_table(
+        paths["frames"], [{"frame": i, "t": t} for i, t in enumerate(frame_times)], FRAME_COLUMNS
+    )
+    write_table(paths["data"], [step_row(i, a) for i, a in enumerate(steps)], STEP_COLUMNS)
+    ends = [t for t in (frame_times[-1:] + [e.t for e in events[-1:]] + [s.t for s in steps[-1:]])]
+    meta = {
+        "index": index,
+        "task": header["task"],
+        "length": len(steps),
+        "num_frames": len(frame_times),
+        "num_events": len(events),
+        "duration": round(max(ends, default=0.0), 6),
+        "success": outcome.get("success"),
+        "source": header["source"],
+        "fps": header["fps"],
+        "width": header["width"],
+        "height": header["height"],
+        "lossless": header["lossless"],
+        "outcome": outcome,
+        "metadata": header["metadata"],
+        **(extra or {}),
+    }
+    append_episode_line(root, meta)
+    update_info(root)
+    return meta

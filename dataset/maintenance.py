@@ -1,0 +1,157 @@
+"""Looking after datasets: a summary, a soundness check, merging two into one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+from .errors import DatasetError
+from .format import (
+    FORMAT_VERSION,
+    append_episode_line,
+    episode_paths,
+    init_dataset,
+    read_episode_lines,
+    read_info,
+    read_table,
+    update_info,
+)
+
+
+def summarize(root: str | Path) -> dict:
+    """What `screenpilot dataset info` prints: counts, sizes, action types."""
+    from .reader import open_dataset
+
+    ds = open_dataset(root)
+    types: Counter = Counter()
+    for ep in ds:
+        types.update(a.type for a in ep.actions)
+    return {
+        "path": str(ds.root),
+        "format_version": ds.info["format_version"],
+        "episodes": len(ds),
+        "steps": sum(m["length"] for m in ds.episode_meta),
+        "frames": sum(m["num_frames"] for m in ds.episode_meta),
+        "duration_s": round(sum(m["duration"] for m in ds.episode_meta), 3),
+        "screen_sizes": sorted({f"{m['width']}x{m['height']}" for m in ds.episode_meta}),
+        "fps": sorted({m["fps"] for m in ds.episode_meta}),
+        "sources": dict(Counter(m["source"] for m in ds.episode_meta)),
+        "tasks": len({m["task"] for m in ds.episode_meta}),
+        "successes": sum(1 for m in ds.episode_meta if m.get("success")),
+        "recovered": sum(1 for m in ds.episode_meta if m.get("recovered")),
+        "action_types": dict(types.most_common()),
+    }
+
+
+def check_dataset(root: str | Path, *, deep: bool = False) -> list[str]:
+    """Every problem found, one line each; an empty list means the dataset is sound.
+    Never modifies anything. ``deep`` decodes every frame instead of counting packets."""
+    from .video import count_decodable_frames, count_packets
+
+    root = Path(root)
+    try:
+        read_info(root)
+        metas = read_episode_lines(root)
+    except DatasetError as e:
+        return [str(e)]
+    problems = []
+    journal = root / "journal"
+    for p in sorted(journal.glob("episode_*.jsonl")) if journal.exists() else []:
+        problems.append(f"{p}: unfinished episode (run `screenpilot dataset repair {root}`)")
+    seen = set()
+    for meta in metas:
+        index = meta.get("index")
+        if index in seen:
+            problems.append(f"{root / 'meta' / 'episodes.jsonl'}: episode {index} listed twice")
+        seen.add(index)
+        problems += _check_episode(root, meta, deep, count_packets, count_decodable_frames)
+    return problems
+
+
+def _check_episode(root: Path, meta: dict, deep: bool, count_packets, count_decodable) -> list[str]:
+    paths = episode_paths(root, meta["index"])
+    problems = []
+    tables = {}
+    for name in ("data", "events", "frames"):
+        try:
+            tables[name] = read_table(paths[name])
+        except DatasetError as e:
+            problems.append(str(e))
+    n = meta["num_frames"]
+    if "frames" in tables:
+        times = [r["t"] for r in tables["frames"]]
+        if len(times) != n:
+            problems.append(f"{paths['frames']}: {len(times)} frame times, episodes.jsonl says {n}")
+        if any(b < a for a, b in zip(times, times[1:], strict=False)):
+            problems.append(f"{paths['frames']}: frame times out of order")
+    if "events" in tables:
+        times = [r["t"] for r in tables["events"]]
+        if any(b < a for a, b in zip(times, times[1:], strict=False)):
+            problems.append(f"{paths['events']}: events out of order")
+    if "data" in tables:
+        steps = tables["data"]
+        if len(steps) != meta["length"]:
+            problems.append(
+                f"{paths['data']}: {len(steps)} steps, episodes.jsonl says {meta['length']}"
+            )
+        bad = [r["step"] for r in steps if not (0 <= (r["frame"] or 0) < max(n, 1))]
+        if bad:
+            problems.append(f"{paths['data']}: steps {bad[:5]} point at frames outside the video")
+    if n == 0:
+        return problems
+    if not paths["video"].exists():
+        return [*problems, f"{paths['video']}: missing"]
+    try:
+        found = count_decodable(paths["video"]) if deep else count_packets(paths["video"])
+    except DatasetError as e:
+        return [*problems, str(e)]
+    if found != n:
+        what = "decodable frames" if deep else "frames"
+        problems.append(f"{paths['video']}: {found} {what}, episodes.jsonl says {n}")
+    return problems
+
+
+def merge_datasets(sources: list[str | Path], out: str | Path) -> dict:
+    """Copy the episodes of ``sources`` into a new dataset ``out``, renumbered in order.
+    Sources are checked first, so a damaged one stops the merge before anything is copied."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise DatasetError(f"{out}: already exists; merge writes a new dataset")
+    for src in sources:
+        problems = check_dataset(src)
+        if problems:
+            raise DatasetError(f"cannot merge {src}: {problems[0]}")
+    init_dataset(out)
+    index = 0
+    for src in map(Path, sources):
+        for meta in read_episode_lines(src):
+            source_paths = episode_paths(src, meta["index"])
+            target_paths = episode_paths(out, index)
+            for name in ("data", "events", "frames", "video"):
+                if source_paths[name].exists():
+                    target_paths[name].parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source_paths[name], target_paths[name])
+            merged_from = {"dataset": str(src), "index": meta["index"]}
+            append_episode_line(out, {**meta, "index": index, "merged_from": merged_from})
+            index += 1
+    return update_info(out)
+
+
+def format_summary(summary: dict) -> str:
+    lines = [
+        f"dataset        {summary['path']}",
+        f"format         version {summary['format_version']} (this screenpilot: {FORMAT_VERSION})",
+        f"episodes       {summary['episodes']}  ({summary['successes']} successful, "
+        f"{summary['recovered']} recovered, {summary['tasks']} tasks)",
+        f"steps          {summary['steps']}",
+        f"frames         {summary['frames']}",
+        f"duration       {summary['duration_s']:.1f} s",
+        f"screen sizes   {', '.join(summary['screen_sizes']) or '-'}",
+        f"fps            {', '.join(str(f) for f in summary['fps']) or '-'}",
+        f"sources        {json.dumps(summary['sources'])}",
+        "action types   "
+        + (", ".join(f"{k} {v}" for k, v in summary["action_types"].items()) or "-"),
+    ]
+    return "\n".join(lines)

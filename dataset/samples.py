@@ -1,0 +1,113 @@
+"""Training samples: every step of every episode as (screen before it, task, history, target).
+
+Random access stays cheap: a sample seeks to the keyframe before its frame and decodes
+at most one GOP (10 frames by default), never the whole video; each DataLoader worker
+keeps a few videos open (least recently used closed first) and the decoded GOP cached,
+so neighbouring steps of an episode cost almost nothing.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .actions import Action
+from .errors import DatasetError
+from .reader import Dataset, Episode, open_dataset
+
+
+class StepSamples:
+    """A map-style torch Dataset (it needs no torch import: DataLoader only uses
+    ``__len__``/``__getitem__``). Each sample is a dict:
+
+    - ``image``: (H, W, 3) uint8 RGB, the last frame captured before the action
+    - ``task``: the episode's task text
+    - ``history``: the previous ``history`` actions of the episode, oldest first
+    - ``action``: the target Action (with ``.t`` and ``.frame``)
+    - ``episode``, ``step``, ``screen`` (width, height)
+
+    ``transform(sample) -> anything`` runs in the worker: the model's preprocessing.
+    """
+
+    def __init__(
+        self,
+        datasets: str | Path | Dataset | Sequence[str | Path | Dataset],
+        *,
+        history: int = 3,
+        transform: Callable[[dict], object] | None = None,
+        episodes: Sequence[tuple[int, int]] | None = None,
+        max_open_videos: int = 16,
+    ):
+        if isinstance(datasets, (str, Path, Dataset)):
+            datasets = [datasets]
+        self.datasets = [d if isinstance(d, Dataset) else open_dataset(d) for d in datasets]
+        self.history = history
+        self.transform = transform
+        self.max_open_videos = max_open_videos
+        if episodes is None:
+            episodes = [(d, e) for d, ds in enumerate(self.datasets) for e in range(len(ds))]
+        self.episode_keys = [k for k in episodes if self._episode(k).num_frames > 0]
+        # (episode key, step): one row per training sample.
+        self.index: list[tuple[tuple[int, int], int]] = []
+        for key in self.episode_keys:
+            # The meta line knows the length: no table is read until a sample is.
+            self.index.extend((key, s) for s in range(self._episode(key).meta["length"]))
+        self._open: OrderedDict[tuple[int, int], Episode] = OrderedDict()
+
+    def _episode(self, key: tuple[int, int]) -> Episode:
+        return self.datasets[key[0]][key[1]]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _frame(self, key: tuple[int, int], i: int) -> np.ndarray:
+        ep = self._episode(key)
+        self._open[key] = ep
+        self._open.move_to_end(key)
+        while len(self._open) > self.max_open_videos:
+            _, oldest = self._open.popitem(last=False)
+            oldest.close()
+        return ep.frame(i)
+
+    def __getitem__(self, i: int):
+        if not 0 <= i < len(self.index):
+            raise DatasetError(f"sample {i} out of range ({len(self.index)} samples)")
+        key, step = self.index[i]
+        ep = self._episode(key)
+        action = ep.actions[step]
+        frame = min(action.frame, ep.num_frames - 1)
+        sample = {
+            "image": self._frame(key, frame),
+            "task": ep.task,
+            "history": ep.actions[max(0, step - self.history) : step],
+            "action": action,
+            "episode": key,
+            "step": step,
+            "screen": (ep.width, ep.height),
+        }
+        return self.transform(sample) if self.transform else sample
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_open"] = OrderedDict()  # open videos do not cross process boundaries
+        return state
+
+
+def collate_samples(samples: list[dict]) -> dict:
+    """Batch raw samples: images stacked when they share a size, the rest as lists."""
+    out: dict = {}
+    for name in samples[0]:
+        values = [s[name] for s in samples]
+        if name == "image" and len({v.shape for v in values}) == 1:
+            out[name] = np.stack(values)
+        else:
+            out[name] = values
+    return out
+
+
+def history_text(history: Sequence[Action]) -> str:
+    """The previous actions as one line each, as a model may read them."""
+    return "\n".join(a.to_text() for a in history)

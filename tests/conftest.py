@@ -1,0 +1,48 @@
+"""Shared fixtures: small real datasets written with the real writer and encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dataset.actions import Action
+from dataset.format import EpisodeWriter
+
+
+def ui_frame(i: int, width: int = 160, height: int = 210) -> np.ndarray:
+    """A UI-like frame that changes with ``i``: flat background, a coloured button whose
+    position moves, a dark text-like stripe."""
+    import cv2
+
+    img = np.full((height, width, 3), 245, np.uint8)
+    x = (i * 7) % max(1, width - 40)
+    cv2.rectangle(img, (x, 40), (x + 36, 60), (30, 110, 220), -1)
+    cv2.putText(img, f"step {i}", (5, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (20, 20, 20), 1)
+    return img
+
+
+def write_episode(root, task="Click the button", n_frames=12, actions=None, **kwargs):
+    """One episode: a frame every 0.1 s, and an explicit action after every other frame."""
+    actions = actions or [
+        Action("click", x=40, y=50),
+        Action("type", text="hello"),
+        Action("drag", x=10, y=100, x2=120, y2=100),
+        Action("key", key="Enter"),
+        Action("done"),
+    ]
+    with EpisodeWriter(root, task, kwargs.pop("width", 160), kwargs.pop("height", 210),
+                       clock=lambda: 0.0, source="test", **kwargs) as ep:  # fmt: skip
+        for i in range(n_frames):
+            ep.add_frame(ui_frame(i, ep.header["width"], ep.header["height"]), t=i * 0.1)
+            if i % 2 == 1 and i // 2 < len(actions):
+                ep.add_action(actions[i // 2], t=i * 0.1 + 0.05)
+        ep.set_outcome(success=True, reward=0.9)
+    return ep
+
+
+@pytest.fixture
+def small_dataset(tmp_path):
+    root = tmp_path / "ds"
+    write_episode(root, "Click the button")
+    write_episode(root, "Type hello", n_frames=8)
+    return root
