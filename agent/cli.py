@@ -14,7 +14,7 @@ import sys
 from dataset.errors import UserError
 
 # Packages whose cli.py adds verbs, in the order their verbs appear in --help.
-VERB_MODULES = ("dataset.cli",)
+VERB_MODULES = ("dataset.cli", "recorder.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -149,39 +149,68 @@ def init_dataset(root: Path) -> None:
     update_info(root)
 
 
-def update_info(root: Path) -> dict:
-    """Recompute meta/info.json from meta/episodes.jsonl."""
-    episodes = read_episode_lines(root)
-    info = {
+def _empty_info() -> dict:
+    return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "episodes": len(episodes),
-        "steps": sum(e["length"] for e in episodes),
-        "frames": sum(e["num_frames"] for e in episodes),
-        "fps": sorted({e["fps"] for e in episodes}),
-        "screen_sizes": sorted({(e["width"], e["height"]) for e in episodes}),
-        "sources": sorted({e["source"] for e in episodes}),
+        "episodes": 0,
+        "next_index": 0,
+        "steps": 0,
+        "frames": 0,
+        "fps": [],
+        "screen_sizes": [],
+        "sources": [],
     }
-    write_atomic(info_path(root), (json.dumps(info, indent=2) + "\n").encode())
+
+
+def _add_episode(info: dict, meta: dict) -> dict:
+    """``info`` with one more episode counted in."""
+    return {
+        **info,
+        "episodes": info["episodes"] + 1,
+        "next_index": max(info["next_index"], meta["index"] + 1),
+        "steps": info["steps"] + meta["length"],
+        "frames": info["frames"] + meta["num_frames"],
+        "fps": sorted({*info["fps"], meta["fps"]}),
+        "screen_sizes": sorted(
+            {*map(tuple, info["screen_sizes"]), (meta["width"], meta["height"])}
+        ),
+        "sources": sorted({*info["sources"], meta["source"]}),
+    }
+
+
+def _write_info(root: Path, info: dict) -> None:
+    write_atomic(info_path(root), (json.dumps(info) + "\n").encode())
+
+
+def update_info(root: Path) -> dict:
+    """Recompute meta/info.json from meta/episodes.jsonl (after a merge or repair)."""
+    info = _empty_info()
+    for meta in read_episode_lines(root):
+        info = _add_episode(info, meta)
+    _write_info(root, info)
     return info
 
 
-def append_episode_line(root: Path, meta: dict) -> None:
-    """The commit point of an episode: once its line is here, it exists."""
+def commit_episode(root: Path, meta: dict) -> None:
+    """The commit point of an episode: once its line is in meta/episodes.jsonl, it
+    exists. info.json is then updated incrementally (recomputing it would read every
+    line, which made writing 10,000 small episodes quadratic)."""
     path = episodes_path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
         f.write(json.dumps(meta, ensure_ascii=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
+    _write_info(root, _add_episode(read_info(root), meta))
 
 
 def next_episode_index(root: Path) -> int:
-    used = [e["index"] for e in read_episode_lines(root)]
+    used = [read_info(root)["next_index"] - 1]
     journal = root / "journal"
     if journal.exists():
         used += [int(p.stem.split("_")[1]) for p in journal.glob("episode_*.jsonl")]
-    return max(used, default=-1) + 1
+    return max(used) + 1
 
 
 def step_row(i: int, action: Action) -> dict:
@@ -242,6 +271,8 @@ class EpisodeWriter:
             "lossless": lossless,
             "metadata": metadata or {},
             "started_at": time.time(),
+            # The writer's clock at t = 0: lines the episode up with other logs of that clock.
+            "clock_origin": self.t0,
         }
         self.frame_times: list[float] = []
         self.events: list[Event] = []
@@ -362,8 +393,8 @@ def finalize_episode(
         "lossless": header["lossless"],
         "outcome": outcome,
         "metadata": header["metadata"],
+        "clock_origin": header.get("clock_origin"),
         **(extra or {}),
     }
-    append_episode_line(root, meta)
-    update_info(root)
+    commit_episode(root, meta)
     return meta

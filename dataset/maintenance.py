@@ -10,13 +10,13 @@ from pathlib import Path
 from .errors import DatasetError
 from .format import (
     FORMAT_VERSION,
-    append_episode_line,
+    commit_episode,
     episode_paths,
     init_dataset,
+    next_episode_index,
     read_episode_lines,
     read_info,
     read_table,
-    update_info,
 )
 
 
@@ -124,19 +124,26 @@ def merge_datasets(sources: list[str | Path], out: str | Path) -> dict:
         if problems:
             raise DatasetError(f"cannot merge {src}: {problems[0]}")
     init_dataset(out)
-    index = 0
     for src in map(Path, sources):
         for meta in read_episode_lines(src):
-            source_paths = episode_paths(src, meta["index"])
-            target_paths = episode_paths(out, index)
-            for name in ("data", "events", "frames", "video"):
-                if source_paths[name].exists():
-                    target_paths[name].parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(source_paths[name], target_paths[name])
-            merged_from = {"dataset": str(src), "index": meta["index"]}
-            append_episode_line(out, {**meta, "index": index, "merged_from": merged_from})
-            index += 1
-    return update_info(out)
+            copy_episode(src, meta, out)
+    return read_info(out)
+
+
+def copy_episode(src: Path, meta: dict, dst: Path, *, note_source: bool = True) -> dict:
+    """Append one finished episode of ``src`` to the dataset ``dst`` (its next index);
+    ``note_source`` records where it came from in its meta line."""
+    index = next_episode_index(dst)
+    source_paths, target_paths = episode_paths(src, meta["index"]), episode_paths(dst, index)
+    for name in ("data", "events", "frames", "video"):
+        if source_paths[name].exists():
+            target_paths[name].parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source_paths[name], target_paths[name])
+    new_meta = {**meta, "index": index}
+    if note_source:
+        new_meta["merged_from"] = {"dataset": str(src), "index": meta["index"]}
+    commit_episode(dst, new_meta)
+    return new_meta
 
 
 def format_summary(summary: dict) -> str:

@@ -65,7 +65,11 @@ class _Segmenter:
         self.last_mouse_action_at: tuple[int, int] | None = None
 
     # -- output helpers ------------------------------------------------------------
-    def emit(self, action: Action, t: float) -> None:
+    def emit(self, t: float, **fields) -> None:
+        coords = [fields.get(k) for k in ("x", "y", "x2", "y2")]
+        if any(c is not None and c < 0 for c in coords):
+            return  # outside the recorded screen (left or above it): kept as raw events only
+        action = Action(**fields)
         if action.type != "type":
             self.flush_typing()
         self.out.append(action.with_time(t, None))
@@ -106,7 +110,7 @@ class _Segmenter:
             *self.last_mouse_action_at, m["x"], m["y"], slop
         )
         if not at_next and not already_there:
-            self.emit(Action(type="move", x=m["x"], y=m["y"]), m["start_t"])
+            self.emit(m["start_t"], type="move", x=m["x"], y=m["y"])
             self.last_mouse_action_at = (m["x"], m["y"])
 
     # -- events --------------------------------------------------------------------
@@ -135,7 +139,7 @@ class _Segmenter:
         p = self.press
         if p is None:
             if e.button == "left":
-                self.emit(Action(type="mouse_up", x=e.x, y=e.y), e.t)
+                self.emit(e.t, type="mouse_up", x=e.x, y=e.y)
                 self.last_mouse_action_at = (e.x, e.y)
             return
         if e.button != p["button"]:
@@ -144,9 +148,9 @@ class _Segmenter:
         slop = self.cfg.click_slop_px
         moved = p["moved"] or not _near(e.x, e.y, p["x"], p["y"], slop)
         if p["button"] == "right":
-            self.emit(Action(type="right_click", x=p["x"], y=p["y"]), p["t"])
+            self.emit(p["t"], type="right_click", x=p["x"], y=p["y"])
         elif moved:
-            self.emit(Action(type="drag", x=p["x"], y=p["y"], x2=e.x, y2=e.y), p["t"])
+            self.emit(p["t"], type="drag", x=p["x"], y=p["y"], x2=e.x, y2=e.y)
         else:
             prev = self.out[-1] if self.out else None
             if (
@@ -160,7 +164,7 @@ class _Segmenter:
                 self.out[-1] = Action(type="double_click", x=prev.x, y=prev.y, t=prev.t)
                 self.last_click_press_t = None
             else:
-                self.emit(Action(type="click", x=p["x"], y=p["y"]), p["t"])
+                self.emit(p["t"], type="click", x=p["x"], y=p["y"])
                 self.last_click_press_t = p["t"]
         self.last_mouse_action_at = (e.x, e.y)
 
@@ -180,7 +184,7 @@ class _Segmenter:
             else:
                 self.out[-1] = Action(type="scroll", x=prev.x, y=prev.y, dx=dx, dy=dy, t=prev.t)
         elif (e.dx or 0) != 0 or (e.dy or 0) != 0:
-            self.emit(Action(type="scroll", x=e.x, y=e.y, dx=e.dx or 0, dy=e.dy or 0), e.t)
+            self.emit(e.t, type="scroll", x=e.x, y=e.y, dx=e.dx or 0, dy=e.dy or 0)
         self.last_scroll_t = e.t
         self.last_mouse_action_at = (e.x, e.y)
 
@@ -202,7 +206,7 @@ class _Segmenter:
                 self.typed_t = None
             return
         combo = normalize_combo("+".join([*sorted(self.held_mods), key]))
-        self.emit(Action(type="key", key=combo), e.t)
+        self.emit(e.t, type="key", key=combo)
 
     def on_key_up(self, e: Event) -> None:
         self.held_mods.discard(e.key)
@@ -211,7 +215,7 @@ class _Segmenter:
         self.settle_motion(None)
         if self.press is not None and self.press["button"] == "left":
             p, self.press = self.press, None
-            self.emit(Action(type="mouse_down", x=p["x"], y=p["y"]), p["t"])
+            self.emit(p["t"], type="mouse_down", x=p["x"], y=p["y"])
         self.flush_typing()
         return sorted(self.out, key=lambda a: a.t)
 

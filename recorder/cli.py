@@ -1,0 +1,84 @@
+"""`screenpilot record ...`: demonstrations into a dataset."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "record",
+        help="record demonstrations (desktop, browser, scripted experts) into a dataset",
+        description="Record demonstrations into a dataset of episodes.",
+    )
+    verbs = parser.add_subparsers(dest="record_verb", metavar="SOURCE", required=True)
+    for add in (_add_desktop,):
+        add(verbs)
+
+
+def _add_expert(verbs) -> None:
+    p = verbs.add_parser(
+        "expert",
+        help="scripted sandbox experts, many episodes across K browsers",
+        description="Run the scripted experts of sandbox tasks and record every step: the "
+        "screenshot the expert acted on and the action, as the model will see them.",
+    )
+    p.add_argument(
+        "--tasks", required=True, help="comma-separated task names (`screenpilot tasks`)"
+    )
+    p.add_argument("--episodes", type=int, default=100, metavar="N", help="episodes per task (100)")
+    p.add_argument("--out", required=True, metavar="DIR", help="dataset to create or append to")
+    p.add_argument("--workers", type=int, default=1, metavar="K", help="browsers in parallel (1)")
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="first task seed; seeds S..S+N-1 (0)"
+    )
+    p.add_argument(
+        "--keep-failures", action="store_true", help="also keep episodes the expert failed"
+    )
+    p.set_defaults(func=cmd_expert)
+
+
+def cmd_expert(args: argparse.Namespace) -> int:
+    import time
+
+    from .expert import record_experts
+
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    start = time.perf_counter()
+    summary = record_experts(
+        tasks, args.episodes, args.out, workers=args.workers, seed=args.seed,
+        keep_failures=args.keep_failures,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    for task, counts in summary.per_task.items():
+        print(f"{task:40s} {counts['success']:5d}/{counts['run']:<5d} successful")
+    print(
+        f"{summary.out}: kept {summary.episodes_kept} of {summary.episodes_run} episodes, "
+        f"{summary.steps} steps, in {elapsed:.1f} s ({summary.episodes_run / elapsed:.1f} episodes/s)"
+    )
+    return 0
+
+
+def _add_desktop(verbs) -> None:
+    from .desktop import add_arguments
+
+    p = verbs.add_parser(
+        "desktop",
+        help="the X display: screen video (mss) + every mouse and keyboard event (pynput)",
+        description="Record what a person does on the X desktop: frames at a steady rate "
+        "and every input event, on one clock. Stops on Ctrl+C, SIGTERM, --duration or the "
+        "stop hotkey.",
+    )
+    add_arguments(p)
+
+
+def _add_browser(verbs) -> None:
+    from .browser import add_arguments
+
+    p = verbs.add_parser(
+        "browser",
+        help="a person demonstrating in a real Chromium window (a URL or sandbox tasks)",
+        description="Open a headed Chromium on $DISPLAY and record a person's clicks, keys, "
+        "scrolls and drags in page coordinates, with frames from the page itself.",
+    )
+    add_arguments(p)

@@ -1,0 +1,301 @@
+"""`screenpilot record desktop`: the X screen through mss and every input event through
+pynput, stamped with one monotonic clock, into an episode.
+
+Threads and why:
+- the capture loop (main thread) grabs a frame at each tick of a steady schedule into a
+  buffer from a small pool; when no buffer is free (the encoder is behind) or a tick was
+  missed, the frame is counted as dropped, never silently skipped;
+- pynput's listener threads stamp each event the moment it arrives and queue it;
+- one writer thread encodes frames and journals events in arrival order. Input events
+  are never dropped: their queue is unbounded, and they are flushed as they come.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dataset.actions import key_from_pynput, normalize_combo
+from dataset.errors import UserError
+from dataset.events import Event
+
+# pynput reports wheel notches; Chromium on X11 scrolls about this many pixels a notch.
+SCROLL_PX_PER_NOTCH = 100
+DEFAULT_STOP_KEY = "ctrl+alt+q"
+REDACTED = "*"
+
+
+@dataclass
+class DesktopRecording:
+    out: Path
+    episode: int
+    duration: float
+    frames: int
+    dropped_frames: int
+    events: int
+    actions: list = field(default_factory=list)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--out", required=True, metavar="DIR", help="dataset to create or append to")
+    p.add_argument("--task", required=True, help="what the person is doing, in words")
+    p.add_argument("--fps", type=float, default=10, help="frames per second (10)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--region", metavar="X,Y,W,H", help="record only this part of the screen")
+    p.add_argument("--display", metavar=":N", help="X display (default $DISPLAY)")
+    p.add_argument(
+        "--redact-typing", action="store_true",
+        help="mask typed characters (passwords); Enter, Tab and other keys stay",
+    )  # fmt: skip
+    p.add_argument(
+        "--stop-key", default=DEFAULT_STOP_KEY, metavar="COMBO",
+        help=f"hotkey that stops the recording ({DEFAULT_STOP_KEY})",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_desktop)
+
+
+def cmd_desktop(args) -> int:
+    region = parse_region(args.region) if args.region else None
+    rec = record_desktop(
+        args.out, args.task, fps=args.fps, duration=args.duration, region=region,
+        display=args.display, redact_typing=args.redact_typing, stop_key=args.stop_key,
+    )  # fmt: skip
+    print(
+        f"episode {rec.episode} in {rec.out}: {rec.duration:.1f} s, {rec.frames} frames "
+        f"({rec.dropped_frames} dropped), {rec.events} events, {len(rec.actions)} actions"
+    )
+    for i, action in enumerate(rec.actions, 1):
+        print(f"  {i:3d}  {action.t:7.2f} s  {action.to_text()}")
+    return 0
+
+
+def parse_region(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"--region wants X,Y,W,H in pixels, got {text!r}") from None
+    if w <= 0 or h <= 0 or x < 0 or y < 0:
+        raise UserError(f"--region {text!r}: width and height must be positive, x and y >= 0")
+    return x, y, w, h
+
+
+def require_display(display: str | None) -> str:
+    """The X display to record, or one clear line saying why there is none."""
+    display = display or os.environ.get("DISPLAY")
+    if not display:
+        kind = os.environ.get("XDG_SESSION_TYPE", "")
+        why = "this is a Wayland session" if kind == "wayland" else "no X display is set"
+        raise UserError(
+            f"cannot record the desktop: {why}; run under X11 and set $DISPLAY or pass --display"
+        )
+    os.environ["DISPLAY"] = display
+    return display
+
+
+class _StopKey:
+    """Watches held keys for the stop combo."""
+
+    def __init__(self, combo: str):
+        parts = normalize_combo(combo).split("+")
+        self.mods, self.key = set(parts[:-1]), parts[-1]
+        self.held: set[str] = set()
+
+    def pressed(self, name: str) -> bool:
+        self.held.add(name)
+        return name.lower() == self.key.lower() and self.mods <= self.held
+
+    def released(self, name: str) -> None:
+        self.held.discard(name)
+
+
+def record_desktop(
+    out: str | Path,
+    task: str,
+    *,
+    fps: float = 10,
+    duration: float | None = None,
+    region: tuple[int, int, int, int] | None = None,
+    display: str | None = None,
+    redact_typing: bool = False,
+    stop_key: str = DEFAULT_STOP_KEY,
+    stop_event: threading.Event | None = None,
+    announce=print,
+) -> DesktopRecording:
+    import mss
+
+    from dataset.format import EpisodeWriter
+    from dataset.reader import open_dataset
+
+    if fps <= 0 or fps > 120:
+        raise UserError(f"--fps must be in (0, 120], got {fps}")
+    display = require_display(display)
+    try:
+        grabber = mss.MSS(display=display)
+        screen = grabber.monitors[0]
+    except Exception as e:  # noqa: BLE001 - mss raises its own error types per platform
+        raise UserError(f"cannot open X display {display}: {e}") from None
+    if region is None:
+        region = (screen["left"], screen["top"], screen["width"], screen["height"])
+    x0, y0, width, height = region
+    monitor = {"left": x0, "top": y0, "width": width, "height": height}
+    if x0 + width > screen["width"] or y0 + height > screen["height"]:
+        raise UserError(
+            f"--region {region} does not fit the {screen['width']}x{screen['height']} screen"
+        )
+
+    stop = stop_event or threading.Event()
+    stopper = _StopKey(stop_key)
+    items: queue.SimpleQueue = queue.SimpleQueue()  # frames and events for the writer thread
+    pool: queue.SimpleQueue = queue.SimpleQueue()  # free frame buffers
+    for _ in range(8):
+        pool.put(np.empty((height, width, 3), np.uint8))
+
+    def on_event(**fields) -> None:
+        items.put(("event", Event(t=time.monotonic(), **fields), None))
+
+    listeners = _start_listeners(on_event, stopper, stop, x0, y0, redact_typing)
+    writer = EpisodeWriter(
+        out, task, width, height, fps=fps, source="desktop",
+        metadata={"display": display, "region": list(region), "redacted_typing": redact_typing},
+    )  # fmt: skip
+    writer_thread = threading.Thread(target=_write_items, args=(writer, items, pool), daemon=True)
+    writer_thread.start()
+
+    # SIGTERM stops cleanly like Ctrl+C (only the main thread may install handlers).
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {signal.SIGTERM: signal.getsignal(signal.SIGTERM)} if in_main else {}
+    if in_main:
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    announce(
+        f"recording {width}x{height} of display {display} at {fps:g} fps into {out}; "
+        f"stop with Ctrl+C or {stop_key}"
+        + ("; typed characters are masked" if redact_typing else "; typing is recorded as typed")
+    )
+    dropped = 0
+    start = time.monotonic()
+    tick = 0
+    try:
+        while not stop.is_set():
+            now = time.monotonic()
+            if duration is not None and now - start >= duration:
+                break
+            due = start + tick / fps
+            if now < due:
+                stop.wait(due - now)
+                continue
+            late_ticks = int((now - due) * fps)
+            if late_ticks:  # ticks we slept through: those frames were never captured
+                dropped += late_ticks
+                tick += late_ticks
+            tick += 1
+            try:
+                buffer = pool.get_nowait()
+            except queue.Empty:
+                dropped += 1  # the encoder is behind; say so rather than block the clock
+                continue
+            t = time.monotonic()
+            shot = grabber.grab(monitor)
+            bgra = np.frombuffer(shot.bgra, np.uint8).reshape(height, width, 4)
+            np.copyto(buffer, bgra[:, :, 2::-1])
+            items.put(("frame", buffer, t))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        recorded_s = time.monotonic() - start
+        for listener in listeners:
+            listener.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        items.put(("stop", None, None))
+        writer_thread.join()
+        grabber.close()
+    writer.header["metadata"]["dropped_frames"] = dropped
+    meta = writer.finish()
+    episode = open_dataset(out)[meta["index"]]
+    return DesktopRecording(
+        out=Path(out), episode=meta["index"], duration=recorded_s,
+        frames=meta["num_frames"], dropped_frames=dropped, events=meta["num_events"],
+        actions=episode.actions,
+    )  # fmt: skip
+
+
+def _write_items(writer, items: queue.SimpleQueue, pool: queue.SimpleQueue) -> None:
+    while True:
+        kind, payload, t = items.get()
+        if kind == "stop":
+            return
+        if kind == "frame":
+            writer.add_frame(payload, t=t)
+            pool.put(payload)
+        else:
+            writer.add_event(payload)
+
+
+def _start_listeners(
+    on_event, stopper: _StopKey, stop: threading.Event, x0: int, y0: int, redact: bool
+):
+    from pynput import keyboard, mouse
+
+    buttons = {
+        mouse.Button.left: "left",
+        mouse.Button.right: "right",
+        mouse.Button.middle: "middle",
+    }
+
+    # pynput passes an extra `injected` argument on some back ends: accept and ignore it.
+    def on_move(x, y, *_):
+        on_event(kind="mouse_move", x=x - x0, y=y - y0)
+
+    def on_click(x, y, button, pressed, *_):
+        name = buttons.get(button)
+        if name:
+            on_event(kind="mouse_down" if pressed else "mouse_up", x=x - x0, y=y - y0, button=name)
+
+    def on_scroll(x, y, dx, dy, *_):
+        on_event(
+            kind="scroll", x=x - x0, y=y - y0,
+            dx=int(dx * SCROLL_PX_PER_NOTCH), dy=int(-dy * SCROLL_PX_PER_NOTCH),
+        )  # fmt: skip
+
+    def key_name(key):
+        try:
+            return key_from_pynput(key)
+        except UserError:
+            return None  # a key without a name of ours (media keys ...)
+
+    def on_press(key, *_):
+        name = key_name(key)
+        if name is None:
+            return
+        if stopper.pressed(name):
+            stop.set()
+            return
+        text = getattr(key, "char", None)
+        if redact and text and text.isprintable():
+            name, text = REDACTED, REDACTED
+        on_event(kind="key_down", key=name, text=text)
+
+    def on_release(key, *_):
+        name = key_name(key)
+        if name is None:
+            return
+        stopper.released(name)
+        if redact and len(name) == 1:
+            name = REDACTED
+        on_event(kind="key_up", key=name)
+
+    listeners = [
+        mouse.Listener(on_move=on_move, on_click=on_click, on_scroll=on_scroll),
+        keyboard.Listener(on_press=on_press, on_release=on_release),
+    ]
+    for listener in listeners:
+        listener.start()
+        listener.wait()  # events from here on are seen
+    return listeners
