@@ -192,17 +192,22 @@ def update_info(root: Path) -> dict:
     return info
 
 
-def commit_episode(root: Path, meta: dict) -> None:
-    """The commit point of an episode: once its line is in meta/episodes.jsonl, it
-    exists. info.json is then updated incrementally (recomputing it would read every
-    line, which made writing 10,000 small episodes quadratic)."""
+def commit_episodes(root: Path, metas: list[dict], *, durable: bool = True) -> None:
+    """The commit point of episodes: once their lines are in meta/episodes.jsonl, they
+    exist. ``durable`` syncs the lines to disk first (skipped for scratch datasets, where
+    it is most of the cost of a small episode). info.json is then updated incrementally:
+    recomputing it would read every line, which made writing 10,000 episodes quadratic."""
     path = episodes_path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
-        f.write(json.dumps(meta, ensure_ascii=False) + "\n")
+        f.write("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in metas))
         f.flush()
-        os.fsync(f.fileno())
-    _write_info(root, _add_episode(read_info(root), meta))
+        if durable:
+            os.fsync(f.fileno())
+    info = read_info(root)
+    for meta in metas:
+        info = _add_episode(info, meta)
+    _write_info(root, info)
 
 
 def next_episode_index(root: Path) -> int:
@@ -250,6 +255,7 @@ class EpisodeWriter:
         lossless: bool = False,
         clock: Callable[[], float] = time.monotonic,
         segment_config: SegmentConfig | None = None,
+        durable: bool = True,
     ):
         from .video import VideoWriter
 
@@ -260,6 +266,7 @@ class EpisodeWriter:
         self.clock = clock
         self.t0 = clock()
         self.segment_config = segment_config
+        self.durable = durable
         self.header = {
             "format_version": FORMAT_VERSION,
             "index": self.index,
@@ -344,6 +351,7 @@ class EpisodeWriter:
             self.steps or None,
             self.outcome,
             self.segment_config,
+            durable=self.durable,
         )
         self.paths["journal"].unlink(missing_ok=True)
         return meta
@@ -365,6 +373,7 @@ def finalize_episode(
     outcome: dict,
     segment_config: SegmentConfig | None = None,
     extra: dict | None = None,
+    durable: bool = True,
 ) -> dict:
     """Write an episode's parquet tables and commit its line to meta/episodes.jsonl."""
     index = header["index"]
@@ -396,5 +405,5 @@ def finalize_episode(
         "clock_origin": header.get("clock_origin"),
         **(extra or {}),
     }
-    commit_episode(root, meta)
+    commit_episodes(root, [meta], durable=durable)
     return meta

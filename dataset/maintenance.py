@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from .errors import DatasetError
 from .format import (
     FORMAT_VERSION,
-    commit_episode,
+    commit_episodes,
     episode_paths,
     init_dataset,
     next_episode_index,
@@ -125,25 +126,36 @@ def merge_datasets(sources: list[str | Path], out: str | Path) -> dict:
             raise DatasetError(f"cannot merge {src}: {problems[0]}")
     init_dataset(out)
     for src in map(Path, sources):
-        for meta in read_episode_lines(src):
-            copy_episode(src, meta, out)
+        adopt_episodes([(src, meta) for meta in read_episode_lines(src)], out)
     return read_info(out)
 
 
-def copy_episode(src: Path, meta: dict, dst: Path, *, note_source: bool = True) -> dict:
-    """Append one finished episode of ``src`` to the dataset ``dst`` (its next index);
-    ``note_source`` records where it came from in its meta line."""
-    index = next_episode_index(dst)
-    source_paths, target_paths = episode_paths(src, meta["index"]), episode_paths(dst, index)
-    for name in ("data", "events", "frames", "video"):
-        if source_paths[name].exists():
-            target_paths[name].parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source_paths[name], target_paths[name])
-    new_meta = {**meta, "index": index}
-    if note_source:
-        new_meta["merged_from"] = {"dataset": str(src), "index": meta["index"]}
-    commit_episode(dst, new_meta)
-    return new_meta
+def adopt_episodes(
+    entries: list[tuple[Path, dict]], dst: Path, *, move: bool = False, note_source: bool = True
+) -> list[dict]:
+    """Append finished episodes (each a source dataset and its meta line) to ``dst``, in
+    order, at its next indices; one commit for all. ``move`` renames the files instead
+    of copying them (scratch sources on the same disk); ``note_source`` records where
+    each came from in its meta line."""
+    first = next_episode_index(dst)
+    metas = []
+    for offset, (src, meta) in enumerate(entries):
+        index = first + offset
+        source_paths, target_paths = episode_paths(src, meta["index"]), episode_paths(dst, index)
+        for name in ("data", "events", "frames", "video"):
+            if source_paths[name].exists():
+                target_paths[name].parent.mkdir(parents=True, exist_ok=True)
+                if move:
+                    os.replace(source_paths[name], target_paths[name])
+                else:
+                    shutil.copyfile(source_paths[name], target_paths[name])
+        new_meta = {**meta, "index": index}
+        if note_source:
+            new_meta["merged_from"] = {"dataset": str(src), "index": meta["index"]}
+        metas.append(new_meta)
+    if metas:
+        commit_episodes(dst, metas)
+    return metas
 
 
 def format_summary(summary: dict) -> str:
@@ -151,7 +163,7 @@ def format_summary(summary: dict) -> str:
         f"dataset        {summary['path']}",
         f"format         version {summary['format_version']} (this screenpilot: {FORMAT_VERSION})",
         f"episodes       {summary['episodes']}  ({summary['successes']} successful, "
-        f"{summary['recovered']} recovered, {summary['tasks']} tasks)",
+        f"{summary['recovered']} recovered, {summary['tasks']} task texts)",
         f"steps          {summary['steps']}",
         f"frames         {summary['frames']}",
         f"duration       {summary['duration_s']:.1f} s",

@@ -8,8 +8,12 @@ captions stay readable (see ``annotate.upscale_for_viewing``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
+
+from .actions import Action
 from .annotate import HOLD_SECONDS, annotate_frames, upscale_factor
 from .errors import DatasetError
 
@@ -22,16 +26,8 @@ def render_episode(
     path. The file appears whole or not at all."""
     from tqdm import tqdm
 
-    from .video import VideoWriter
-
     if episode.num_frames == 0:
         raise DatasetError(f"episode {episode.index} has no frames to render")
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    factor = upscale_factor(episode.width, episode.height)
-    # Written beside the target and renamed: a killed render never leaves half a video
-    # where a viewer page expects a playable one.
-    partial = out.with_name(out.name + ".part")
     frames = tqdm(
         episode.frames(),
         total=episode.num_frames,
@@ -40,19 +36,42 @@ def render_episode(
         disable=not progress,
         leave=False,
     )
-    annotated = annotate_frames(frames, episode.actions, fps=episode.fps, hold_seconds=hold_seconds)
+    return write_annotated_video(
+        frames, episode.actions, out_path, fps=episode.fps, width=episode.width,
+        height=episode.height, hold_seconds=hold_seconds, source=episode.paths["video"],
+    )  # fmt: skip
+
+
+def write_annotated_video(
+    frames: Iterable[np.ndarray],
+    actions: Sequence[Action],
+    out_path: str | Path,
+    *,
+    fps: float,
+    width: int,
+    height: int,
+    hold_seconds: float = HOLD_SECONDS,
+    source: str | Path = "the frames",
+) -> Path:
+    """Frames (H, W, 3 RGB, each ``action.frame`` naming the one it was taken on) with the
+    actions drawn, as a browser-playable MP4. Also how the agent films its own runs."""
+    from .video import VideoWriter
+
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    factor = upscale_factor(width, height)
+    # Written beside the target and renamed: a killed render never leaves half a video
+    # where a viewer page expects a playable one.
+    partial = out.with_name(out.name + ".part")
+    annotated = annotate_frames(frames, actions, fps=fps, hold_seconds=hold_seconds)
     try:
         with VideoWriter(
-            partial,
-            episode.width * factor,
-            episode.height * factor,
-            episode.fps,
-            browser_playable=True,
+            partial, width * factor, height * factor, fps, browser_playable=True
         ) as writer:
             for frame in annotated:
                 writer.write(frame)
         if writer.count == 0:
-            raise DatasetError(f"{episode.paths['video']}: no frame decodes; nothing to render")
+            raise DatasetError(f"{source}: no frame decodes; nothing to render")
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)

@@ -1,9 +1,10 @@
 """Episode videos through PyAV: a crash-tolerant writer and a seeking reader.
 
 Why these settings (measured here, see STACK.md):
-- libx264 in yuv444p at crf 18: yuv420p halves the colour resolution and blurs coloured
-  UI text; crf 18 keeps ~50 dB PSNR. ``lossless=True`` switches to libx264rgb at qp 0,
-  which is bit-exact.
+- libx264 in yuv444p at crf 10: yuv420p halves the colour resolution and blurs coloured
+  UI text. On real MiniWoB++ screenshots crf 18 fell to 40.6 dB on the worst frame (thin
+  text edges); crf 10 keeps every frame above 49 dB for 27% more bytes and about the
+  same encoding time. ``lossless=True`` switches to libx264rgb at qp 0: bit-exact.
 - a keyframe every ``gop`` frames: a random seek decodes at most ``gop`` frames.
 - fragmented MP4 with one fragment a second, flushed per packet, and x264's zero-latency
   tuning (no lookahead, no B-frames): a writer killed mid-episode leaves a file whose
@@ -14,6 +15,8 @@ Why these settings (measured here, see STACK.md):
 
 from __future__ import annotations
 
+import os
+import weakref
 from fractions import Fraction
 from pathlib import Path
 
@@ -31,7 +34,7 @@ class VideoWriter:
         fps: float = 10,
         *,
         lossless: bool = False,
-        crf: int = 18,
+        crf: int = 10,
         gop: int = 10,
         preset: str = "veryfast",
         browser_playable: bool = False,
@@ -103,27 +106,57 @@ class VideoWriter:
         self.close()
 
 
+# Every reader with an open container. A forked child (a DataLoader worker) must not
+# inherit one: freeing an inherited decoder can hang in avcodec_free_context, and two
+# processes sharing one file position read each other's packets. So every reader is
+# closed before a fork; each reopens by itself on its next read.
+#
+# Decoding is single-threaded everywhere, on purpose: once FFmpeg's threaded H.264
+# decoder has run in a process, a child forked from it hangs in its first av.open
+# (measured here with PyAV 18; a DataLoader with workers forks). Our frames are small
+# and read one GOP at a time, where decoder threads bought little.
+_OPEN_READERS: weakref.WeakSet = weakref.WeakSet()
+
+
+def close_all_readers() -> None:
+    for reader in list(_OPEN_READERS):
+        reader.close()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=close_all_readers)
+
+
 class VideoReader:
     """Random access to frames by index: seek to the keyframe before, decode forward.
-    Decoded frames of the last GOP are kept, so reading neighbours costs nothing more."""
+    Decoded frames of the last GOP are kept, so reading neighbours costs nothing more.
+    The file opens on first use and reopens after ``close()``."""
 
     def __init__(
         self, path: str | Path, fps: float, width: int | None = None, height: int | None = None
     ):
-        import av
-
         self.path = Path(path)
         self.fps = fps
         # Cropping undoes the padding that browser-playable videos may carry.
         self.width, self.height = width, height
+        self._container = None
+        self._cache: dict[int, np.ndarray] = {}
+        self._open()
+
+    def _open(self) -> None:
+        import av
+
+        if self._container is not None:
+            return
         try:
             self._container = av.open(str(self.path))
             self._stream = self._container.streams.video[0]
         except (av.FFmpegError, IndexError, OSError) as e:
+            self._container = None
             raise DatasetError(f"{self.path}: cannot open video ({_reason(e)})") from None
-        self._stream.thread_type = "AUTO"
+        _single_threaded(self._stream)
         self._time_base = self._stream.time_base
-        self._cache: dict[int, np.ndarray] = {}
+        _OPEN_READERS.add(self)
 
     def _index_of(self, frame) -> int:
         return round(float(frame.pts * self._time_base) * self.fps)
@@ -139,6 +172,7 @@ class VideoReader:
 
         if index in self._cache:
             return self._cache[index]
+        self._open()
         target_pts = int(round(index / self.fps / self._time_base))
         self._cache.clear()
         try:
@@ -157,6 +191,7 @@ class VideoReader:
     def __iter__(self):
         import av
 
+        self._open()
         try:
             self._container.seek(0, stream=self._stream)
             for frame in self._container.decode(self._stream):
@@ -165,7 +200,10 @@ class VideoReader:
             raise DatasetError(f"{self.path}: cannot decode ({_reason(e)})") from None
 
     def close(self) -> None:
-        self._container.close()
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+            _OPEN_READERS.discard(self)
 
     def __enter__(self) -> VideoReader:
         return self
@@ -181,7 +219,9 @@ def count_decodable_frames(path: str | Path) -> int:
     n = 0
     try:
         with av.open(str(path)) as container:
-            for _ in container.decode(video=0):
+            stream = container.streams.video[0]
+            _single_threaded(stream)
+            for _ in container.decode(stream):
                 n += 1
     except (av.FFmpegError, OSError, IndexError):
         pass
@@ -197,6 +237,11 @@ def count_packets(path: str | Path) -> int:
             return sum(1 for p in container.demux(video=0) if p.size > 0)
     except (av.FFmpegError, OSError, IndexError) as e:
         raise DatasetError(f"{path}: cannot read video ({_reason(e)})") from None
+
+
+def _single_threaded(stream) -> None:
+    stream.codec_context.thread_count = 1
+    stream.thread_type = "NONE"
 
 
 def _reason(e: Exception) -> str:

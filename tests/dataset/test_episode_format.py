@@ -43,6 +43,29 @@ def test_round_trip_frames_actions_and_meta(tmp_path):
     assert ep.meta["outcome"] == {"success": True, "reward": 0.9}
 
 
+def text_heavy_frame(i: int) -> np.ndarray:
+    """Small coloured text on white, like a MiniWoB++ task: the hardest case for a codec."""
+    import cv2
+
+    img = np.full((210, 160, 3), 255, np.uint8)
+    colours = [(0, 0, 0), (200, 30, 30), (30, 30, 200), (20, 130, 20)]
+    for row in range(14):
+        text = f"item {i + row} click me"
+        cv2.putText(
+            img, text, (2, 14 + row * 14), cv2.FONT_HERSHEY_SIMPLEX, 0.33, colours[row % 4], 1
+        )
+    return img
+
+
+def test_text_heavy_frames_stay_above_45_db(tmp_path):
+    with EpisodeWriter(tmp_path / "ds", "read me", 160, 210, clock=lambda: 0.0) as ep:
+        for i in range(12):
+            ep.add_frame(text_heavy_frame(i), t=i * 0.1)
+    ep = open_dataset(tmp_path / "ds")[0]
+    worst = min(psnr(ep.frame(i), text_heavy_frame(i)) for i in range(12))
+    assert worst >= 45, worst
+
+
 def test_random_access_in_any_order_matches_sequential_decode(tmp_path):
     write_episode(tmp_path / "ds", n_frames=40)
     ep = open_dataset(tmp_path / "ds")[0]

@@ -37,9 +37,13 @@ def test_dataloader_with_workers_and_shuffling(tmp_path):
         write_episode(root, f"task {e}", n_frames=12)
     torch = pytest.importorskip("torch")
     samples = StepSamples(root, max_open_videos=2)
+    # A sample read here first leaves videos open in this process: forked workers must
+    # neither share nor free them (that once hung in avcodec_free_context).
+    assert samples[3]["image"].shape == (210, 160, 3)
     loader = torch.utils.data.DataLoader(
-        samples, batch_size=7, shuffle=True, num_workers=2, collate_fn=collate_samples
-    )
+        samples, batch_size=7, shuffle=True, num_workers=2, collate_fn=collate_samples,
+        multiprocessing_context="fork", timeout=120,
+    )  # fmt: skip
     seen = 0
     for batch in loader:
         assert batch["image"].shape[1:] == (210, 160, 3)

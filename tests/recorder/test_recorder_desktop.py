@@ -153,3 +153,13 @@ def test_first_frame_after_a_click_shows_its_effect(xvfb, tmp_path):
     after = [red(i) for i in range(before + 1, min(before + 3, ep.num_frames))]
     assert any(after), "no red within two frames of the click"
     assert np.isclose(ep.frame_times[before + 1] - ep.frame_times[before], 1 / FPS, atol=0.05)
+
+
+def test_the_stop_hotkey_ends_the_recording_cleanly(xvfb, tmp_path):
+    rec = Recorder(xvfb, tmp_path / "ds")
+    xdotool(xvfb, "mousemove", "10", "10", "mousedown", "1", "mouseup", "1")
+    xdotool(xvfb, "key", "ctrl+alt+q")
+    out, err = rec.proc.communicate(timeout=30)  # no signal: the hotkey alone stops it
+    assert rec.proc.returncode == 0, err
+    ep = open_dataset(tmp_path / "ds")[0]
+    assert [a.to_text() for a in ep.actions] == ["click 10 10"]  # the hotkey is no action
