@@ -14,7 +14,11 @@ import sys
 from dataset.errors import UserError
 
 # Packages whose cli.py adds verbs, in the order their verbs appear in --help.
-VERB_MODULES = ("dataset.cli", "recorder.cli")
+VERB_MODULES = (
+    "recorder.cli",
+    "dataset.cli",
+    "env.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

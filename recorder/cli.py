@@ -12,7 +12,7 @@ def register(subparsers) -> None:
         description="Record demonstrations into a dataset of episodes.",
     )
     verbs = parser.add_subparsers(dest="record_verb", metavar="SOURCE", required=True)
-    for add in (_add_desktop,):
+    for add in (_add_desktop, _add_browser, _add_expert):
         add(verbs)
 
 

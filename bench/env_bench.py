@@ -1,0 +1,246 @@
+"""Benchmarks of the sandbox (env/).
+
+    python bench/env_bench.py experts --seeds 200 --workers 2 [--tasks a,b] [--out FILE]
+        every scripted expert's success rate over seeds 0..N-1 (a markdown table)
+    python bench/env_bench.py check-env --workers 2
+        gymnasium's check_env on every registered env (a list of the ones that fail)
+    python bench/env_bench.py speed [--episodes 40] [--tasks click-test,click-button]
+        BrowserEnv reset+step throughput and screenshot latency, side by side with
+        miniwob's own Selenium env on the same tasks and random actions, then the
+        throughput with 1, 2 and 4 workers, and memory over many episodes.
+
+Results are printed as markdown, ready for BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from env.experts import expert_tasks  # noqa: E402
+from env.parallel import run_episodes  # noqa: E402
+
+
+def bench_experts(args) -> None:
+    tasks = [f"miniwob.{t}" for t in args.tasks.split(",")] if args.tasks else expert_tasks()
+    rows = {}
+    start = time.perf_counter()
+
+    def report(result):
+        row = rows.setdefault(result.task_name, {"ok": 0, "n": 0, "steps": 0, "failed": []})
+        row["n"] += 1
+        row["ok"] += result.success
+        row["steps"] += result.steps
+        if not result.success:
+            row["failed"].append(result.seed)
+        if row["n"] == args.seeds:
+            print(f"  {result.task_name}: {row['ok']}/{row['n']}", file=sys.stderr, flush=True)
+
+    run_episodes(tasks, range(args.seeds), workers=args.workers, on_result=report)
+    elapsed = time.perf_counter() - start
+    print(f"| task | success ({args.seeds} seeds) | mean steps | failed seeds |")
+    print("| --- | --- | --- | --- |")
+    for task in tasks:
+        row = rows[task]
+        failed = ", ".join(map(str, row["failed"][:8])) + (" ..." if len(row["failed"]) > 8 else "")
+        print(
+            f"| {task} | {100 * row['ok'] / row['n']:.1f}% | {row['steps'] / row['n']:.1f} | {failed} |"
+        )
+    print(f"\n{len(tasks)} tasks x {args.seeds} seeds, {args.workers} workers: {elapsed:.0f} s")
+    if args.out:
+        Path(args.out).write_text(json.dumps(rows, indent=1))
+
+
+def _rss_mb(pids) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def _time_ours(task: str, episodes: int, steps: int) -> dict:
+    from env.browser_env import BrowserEnv
+
+    env = BrowserEnv(task, max_steps=steps + 1)
+    env.reset(seed=0)  # launch outside the timing
+    shots = []
+    start = time.perf_counter()
+    for seed in range(episodes):
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        for _ in range(steps):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                break
+    cycle = (time.perf_counter() - start) / episodes
+    for _ in range(20):
+        t = time.perf_counter()
+        env._observe()
+        shots.append(time.perf_counter() - t)
+    env.close()
+    return {"cycle_ms": 1000 * cycle, "shot_ms": 1000 * sorted(shots)[len(shots) // 2]}
+
+
+def _time_miniwob(task: str, episodes: int, steps: int) -> dict:
+    import gymnasium as gym
+    import miniwob
+
+    os.environ.setdefault("MINIWOB_CHROME_BINARY", "/usr/bin/chromium")
+    os.environ.setdefault("MINIWOB_CHROMEDRIVER", "/usr/bin/chromedriver")
+    gym.register_envs(miniwob)
+    env = gym.make(f"miniwob/{task.split('.', 1)[1]}-v1")
+    env.reset(seed=0)
+    start = time.perf_counter()
+    for seed in range(episodes):
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        for _ in range(steps):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                break
+    cycle = (time.perf_counter() - start) / episodes
+    driver = env.unwrapped.instance.driver
+    shots = []
+    for _ in range(20):
+        t = time.perf_counter()
+        driver.get_screenshot_as_png()
+        shots.append(time.perf_counter() - t)
+    env.close()
+    return {"cycle_ms": 1000 * cycle, "shot_ms": 1000 * sorted(shots)[len(shots) // 2]}
+
+
+def bench_speed(args) -> None:
+    tasks = [f"miniwob.{t}" for t in args.tasks.split(",")]
+    print(
+        f"Reset + {args.steps} random step(s) per episode, {args.episodes} episodes, one browser each.\n"
+    )
+    print(
+        "| task | BrowserEnv ms/episode | miniwob env ms/episode | speed-up | screenshot ms (ours / miniwob's driver) |"
+    )
+    print("| --- | --- | --- | --- | --- |")
+    for task in tasks:
+        ours = _time_ours(task, args.episodes, args.steps)
+        theirs = _time_miniwob(task, args.episodes, args.steps)
+        print(
+            f"| {task} | {ours['cycle_ms']:.1f} | {theirs['cycle_ms']:.1f} | "
+            f"{theirs['cycle_ms'] / ours['cycle_ms']:.1f}x | {ours['shot_ms']:.1f} / {theirs['shot_ms']:.1f} |"
+        )
+
+    print(
+        f"\nRandom policy, {args.parallel_episodes} episodes of {tasks[0]} (step limit 12), by workers:\n"
+    )
+    print("| workers | episodes/s | steps/s | wall s |")
+    print("| --- | --- | --- | --- |")
+    for workers in (1, 2, 4):
+        start = time.perf_counter()
+        results = run_episodes(
+            [tasks[0]], range(args.parallel_episodes), workers=workers, policy="random"
+        )
+        wall = time.perf_counter() - start
+        steps = sum(r.steps for r in results)
+        print(f"| {workers} | {len(results) / wall:.1f} | {steps / wall:.1f} | {wall:.1f} |")
+
+    if args.memory_episodes:
+        from env.browser import descendant_pids
+        from env.browser_env import BrowserEnv
+
+        env = BrowserEnv(tasks[0])
+        rows = []
+        for episode in range(args.memory_episodes + 1):
+            env.reset(seed=episode)
+            env.action_space.seed(episode)
+            env.step(env.action_space.sample())
+            if episode % (args.memory_episodes // 5) == 0:
+                rows.append((episode, _rss_mb([os.getpid(), *descendant_pids()])))
+        env.close()
+        print(
+            f"\nMemory (RSS of this process + its browser), {tasks[0]}, one reset + one random step each:\n"
+        )
+        print("| episodes | RSS MiB |")
+        print("| --- | --- |")
+        for episode, mb in rows:
+            print(f"| {episode} | {mb:.0f} |")
+
+
+class _CheckEnvRunner:
+    """Runs gymnasium's check_env on one registered env per job; returns the failure."""
+
+    def run(self, task: str) -> tuple[str, str | None]:
+        import warnings
+
+        import gymnasium as gym
+        from gymnasium.utils.env_checker import check_env
+
+        import env as sandbox
+
+        e = gym.make(sandbox.gym_id(task))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                check_env(e.unwrapped)
+            return task, None
+        except Exception as err:
+            return task, f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
+        finally:
+            e.close()
+
+    def close(self) -> None:
+        pass
+
+
+def bench_check_env(args) -> None:
+    from env import run_jobs, task_names
+
+    tasks = [f"miniwob.{t}" for t in args.tasks.split(",")] if args.tasks else task_names()
+    start = time.perf_counter()
+    results = run_jobs(_CheckEnvRunner, tasks, workers=args.workers)
+    failed = [(task, why) for task, why in results if why]
+    print(
+        f"check_env: {len(tasks) - len(failed)}/{len(tasks)} envs pass "
+        f"({time.perf_counter() - start:.0f} s, {args.workers} workers)"
+    )
+    for task, why in failed:
+        print(f"- {task}: {why}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("experts", help="expert success rates")
+    p.add_argument("--seeds", type=int, default=200)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--tasks", default="", help="comma-separated MiniWoB++ task ids (default: all)")
+    p.add_argument("--out", default="", help="also write per-task results as JSON here")
+    p.set_defaults(func=bench_experts)
+    p = sub.add_parser("speed", help="throughput vs miniwob's own env, workers, memory")
+    p.add_argument("--tasks", default="click-test,click-button,enter-text")
+    p.add_argument("--episodes", type=int, default=40)
+    p.add_argument("--steps", type=int, default=1, help="random steps after each reset")
+    p.add_argument("--parallel-episodes", type=int, default=60)
+    p.add_argument("--memory-episodes", type=int, default=500)
+    p.set_defaults(func=bench_speed)
+    p = sub.add_parser("check-env", help="gymnasium's check_env on every registered env")
+    p.add_argument("--tasks", default="", help="comma-separated MiniWoB++ task ids (default: all)")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=bench_check_env)
+    args = parser.parse_args(argv)
+    args.func(args)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Task names and Gymnasium ids: every task of every suite, registered in one loop with
+string entry points (nothing heavy is imported to register).
+
+Task names are ``SUITE.TASK`` (``miniwob.click-button``); gym ids are
+``screenpilot/SUITE.TASK-v0``; the open-ended web task is ``screenpilot/web-v0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dataset.errors import UserError
+
+from .tasks import miniwob
+from .tasks.base import Task
+
+NAMESPACE = "screenpilot"
+VERSION = 0
+ENTRY_POINT = "env.browser_env:BrowserEnv"
+WEB_TASK = "web"
+
+
+class UnknownTaskError(UserError):
+    """A task name that no suite has."""
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    name: str
+    suite: str
+    gym_id: str
+    default_max_steps: int
+    nondeterministic: bool
+
+
+def gym_id(task_name: str) -> str:
+    return f"{NAMESPACE}/{task_name}-v{VERSION}"
+
+
+def task_infos() -> list[TaskInfo]:
+    """Every task, suite by suite."""
+    infos = []
+    for task_id in miniwob.task_ids():
+        name = f"{miniwob.SUITE}.{task_id}"
+        infos.append(
+            TaskInfo(
+                name,
+                miniwob.SUITE,
+                gym_id(name),
+                miniwob.MAX_STEPS.get(task_id, miniwob.DEFAULT_MAX_STEPS),
+                task_id in miniwob.NONDETERMINISTIC,
+            )
+        )
+    from .tasks.web import WebTask
+
+    infos.append(TaskInfo(WEB_TASK, "web", gym_id(WEB_TASK), WebTask.default_max_steps, True))
+    return infos
+
+
+def task_names() -> list[str]:
+    return [info.name for info in task_infos()]
+
+
+def make_task(name: str, viewport: tuple[int, int] | None = None) -> Task:
+    """A Task object from its name (``miniwob.click-button``, ``web``)."""
+    if name == WEB_TASK:
+        from .tasks.web import WebTask
+
+        return WebTask(viewport) if viewport else WebTask()
+    suite, _, task_id = name.partition(".")
+    if suite == miniwob.SUITE and task_id in miniwob.task_ids():
+        return miniwob.MiniWoBTask(task_id)
+    raise UnknownTaskError(
+        f"unknown task {name!r}; `screenpilot tasks` lists them (e.g. miniwob.click-button)"
+    )
+
+
+def register_envs() -> None:
+    """Register every task with Gymnasium; safe to call twice."""
+    from gymnasium.envs.registration import register, registry
+
+    for info in task_infos():
+        if info.gym_id in registry:
+            continue
+        register(
+            id=info.gym_id,
+            entry_point=ENTRY_POINT,
+            kwargs={"task": info.name},
+            nondeterministic=info.nondeterministic,
+        )

@@ -1,0 +1,198 @@
+"""The MiniWoB++ suite, served from the HTML files that ship in the ``miniwob`` package.
+
+Episodes start through the same JavaScript calls as miniwob's own Selenium env (STACK.md):
+end whatever ran before, seed ``Math.random``, pick the train distribution, start.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+from .base import Task, TaskResult
+
+SUITE = "miniwob"
+VIEWPORT = (160, 210)  # exactly MiniWoB++'s task area; the reward HUD lies outside it
+# miniwob's own window: jQuery UI places dialogs and menus within the window, so a
+# 160x210 window would push click-dialog's box off the left edge.
+WINDOW_SIZE = (500, 320)
+
+# A slow model is judged on what it does, not how fast: the step limit bounds an episode,
+# so the page's own timer is pushed out of the way (MiniWoB++'s default is 10 s).
+EPISODE_MAX_TIME_MS = 3_600_000
+READY_TIMEOUT_MS = 5_000
+
+DEFAULT_MAX_STEPS = 12
+# Tasks that need many actions from a competent player get more room.
+MAX_STEPS = {
+    "click-checkboxes-large": 30,
+    "click-checkboxes-soft": 20,
+    "click-checkboxes-transfer": 20,
+    "click-checkboxes": 20,
+    "click-scroll-list": 24,
+    "click-collapsible-2": 16,
+    "click-tab-2": 16,
+    "click-tab-2-hard": 16,
+    "click-tab-2-medium": 16,
+    "click-tab-2-easy": 16,
+    "navigate-tree": 20,
+    "use-slider": 20,
+    "use-slider-2": 30,
+    "use-autocomplete": 16,
+    "enter-date": 16,
+    "login-user-popup": 16,
+    "book-flight": 40,
+    "email-inbox": 30,
+    "social-media": 20,
+    "drag-sort-numbers": 30,
+    "form-sequence-3": 20,
+    "choose-date": 30,
+    "text-editor": 30,
+}
+
+# Same seed and action, possibly different pixels: miniwob's own registration marks the
+# first group (date pickers' "today", clocks, animations); the second animates here too
+# (jQuery accordions, menus and tabs, timers, moving targets).
+# Pages whose widgets (jQuery UI tabs, accordions, forms) keep state from one episode to
+# the next when the page is reused: reloaded every episode, so a seed fixes the instance.
+STATEFUL = frozenset(
+    [
+        "click-tab",
+        "click-collapsible-nodelay",
+        "click-collapsible-2-nodelay",
+        "form-sequence",
+        "multi-layouts",
+    ]
+)
+NONDETERMINISTIC = frozenset(
+    [
+        "book-flight",
+        "book-flight-nodelay",
+        "choose-date",
+        "choose-date-easy",
+        "choose-date-medium",
+        "choose-date-nodelay",
+        "click-dialog",
+        "click-dialog-2",
+        "click-pie",
+        "click-pie-nodelay",
+        "click-scroll-list",
+        "drag-cube",
+        "scroll-text",
+        "scroll-text-2",
+        "search-engine",
+        "social-media",
+        "social-media-all",
+        "social-media-some",
+        "terminal",
+        "order-food",
+        "phone-book",
+        "stock-market",
+    ]
+    + [
+        "click-collapsible",
+        "click-collapsible-2",
+        "click-menu",
+        "click-menu-2",
+        "click-tab-2",
+        "click-tab-2-easy",
+        "click-tab-2-medium",
+        "click-tab-2-hard",
+        "enter-time",
+        "hot-cold",
+        "chase-circle",
+        "moving-items",
+        "simon-says",
+        "use-spinner",
+        "text-editor",
+        "use-autocomplete",
+        "daily-calendar",
+        "drag-items",
+        "drag-items-grid",
+        "drag-sort-numbers",
+        "drag-shapes-2",
+        "use-colorwheel",
+        "use-colorwheel-2",
+    ]
+)
+
+_START_EPISODE_JS = """([seed, maxTime]) => {
+  core.endEpisode(0);                       // a no-op unless an episode is running
+  if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
+  window.getSelection && window.getSelection().removeAllRanges();
+  Math.seedrandom(seed);
+  core.setDataMode("train");
+  core.EPISODE_MAX_TIME = maxTime;
+  core.startEpisodeReal();
+  return WOB_TASK_READY;
+}"""
+_PAGE_READY_JS = "() => typeof core !== 'undefined' && document.readyState === 'complete'"
+_RESULT_JS = "() => [WOB_DONE_GLOBAL, WOB_RAW_REWARD_GLOBAL, WOB_REWARD_GLOBAL, WOB_REWARD_REASON]"
+
+
+@lru_cache(maxsize=1)
+def html_dir() -> Path:
+    """Where the package keeps its task pages (found without importing miniwob, which
+    pulls in Selenium)."""
+    spec = importlib.util.find_spec("miniwob")
+    if spec is None or not spec.submodule_search_locations:
+        return Path("/nonexistent-miniwob")
+    return Path(next(iter(spec.submodule_search_locations))) / "html" / "miniwob"
+
+
+@lru_cache(maxsize=1)
+def task_ids() -> tuple[str, ...]:
+    """Every MiniWoB++ task whose HTML ships in the package: ``click-button``, ..."""
+    return tuple(sorted(p.stem for p in html_dir().glob("*.html")))
+
+
+class MiniWoBTask(Task):
+    suite = SUITE
+    viewport = VIEWPORT
+    window_size = WINDOW_SIZE
+
+    def __init__(self, task_id: str, reload_every_episode: bool | None = None):
+        self.task_id = task_id
+        self.name = f"{SUITE}.{task_id}"
+        self.url = (html_dir() / f"{task_id}.html").as_uri()
+        self.default_max_steps = MAX_STEPS.get(task_id, DEFAULT_MAX_STEPS)
+        self.nondeterministic = task_id in NONDETERMINISTIC
+        # Widgets such as jQuery's date picker keep state across episodes on one page;
+        # reloading costs ~60 ms, so it is done only where state could leak.
+        if reload_every_episode is None:
+            reload_every_episode = self.nondeterministic or task_id in STATEFUL
+        self.reload_every_episode = reload_every_episode
+
+    def setup(self, page, seed: int, options: dict) -> str:
+        from playwright.sync_api import Error as PlaywrightError
+
+        for attempt in range(2):
+            try:
+                # An action may have reloaded the page (F5) or left it, and the reload
+                # may still be under way: then load the page afresh and start again.
+                if attempt or self.reload_every_episode or not self._page_ready(page):
+                    page.goto(self.url, wait_until="load")
+                ready = page.evaluate(_START_EPISODE_JS, [int(seed), EPISODE_MAX_TIME_MS])
+                if not ready:
+                    page.wait_for_function("() => WOB_TASK_READY", timeout=READY_TIMEOUT_MS)
+                return _utterance_text(page.evaluate("() => core.getUtterance()"))
+            except PlaywrightError:
+                if attempt or page.is_closed():
+                    raise
+        raise AssertionError("unreachable")
+
+    def _page_ready(self, page) -> bool:
+        return page.url == self.url and page.evaluate(_PAGE_READY_JS)
+
+    def validate(self, page) -> TaskResult:
+        done, raw, scaled, reason = page.evaluate(_RESULT_JS)
+        return TaskResult(bool(done), float(raw or 0.0), float(scaled or 0.0), reason)
+
+
+def _utterance_text(utterance) -> str:
+    """The natural-language tasks (email-inbox-nl...) return ``{utterance, fields}``; the
+    fields are privileged, so the observation keeps only the sentence."""
+    if isinstance(utterance, dict):
+        utterance = utterance.get("utterance", "")
+    return str(utterance)

@@ -1,0 +1,41 @@
+"""Scripted experts solve their tasks, and many episodes run alike on 1 or 2 workers."""
+
+import pytest
+
+from env.experts import expert_tasks, run_expert_episode
+from env.parallel import run_episodes
+
+pytestmark = pytest.mark.integration
+
+# One seed per task in CI; BENCHMARKS.md has 200 seeds each (all solved).
+SEED = 2
+
+
+def test_every_expert_solves_its_task():
+    results = run_episodes(expert_tasks(), [SEED], workers=2)
+    failed = [(r.task_name, r.raw_reward, r.error) for r in results if not r.success]
+    assert failed == []
+
+
+def test_expert_episode_records_a_screenshot_before_each_action():
+    episode = run_expert_episode("miniwob.login-user", seed=4)
+    assert episode.success and episode.raw_reward == 1.0
+    assert len(episode.screenshots) == len(episode.actions) == 5
+    assert [a.type for a in episode.actions] == ["click", "type", "click", "type", "click"]
+    assert episode.screenshots[0].shape == (210, 160, 3)
+    assert episode.task_text.startswith("Enter the username")
+
+
+def test_results_do_not_depend_on_the_number_of_workers():
+    tasks = ["miniwob.click-checkboxes", "miniwob.enter-password"]
+    one = run_episodes(tasks, range(3), workers=1)
+    two = run_episodes(tasks, range(3), workers=2)
+    key = [(r.task_name, r.seed, r.success, r.raw_reward, r.steps) for r in one]
+    assert key == [(r.task_name, r.seed, r.success, r.raw_reward, r.steps) for r in two]
+    assert [(r.task_name, r.seed) for r in one] == [(t, s) for t in tasks for s in range(3)]
+
+
+def test_random_policy_is_seeded():
+    first = run_episodes(["miniwob.click-test"], [0, 1], policy="random")
+    again = run_episodes(["miniwob.click-test"], [0, 1], policy="random")
+    assert [(r.steps, r.raw_reward) for r in first] == [(r.steps, r.raw_reward) for r in again]

@@ -1,0 +1,154 @@
+"""env/ without a browser: spaces, action parsing, names, the sandbox's host filter, CLI."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import env
+from agent.cli import main as screenpilot
+from dataset.actions import ACTION_TYPES, Action
+from dataset.errors import ActionError
+from env import spaces
+from env.browser import host_allowed
+from env.browser_env import to_action
+from env.experts import expert_tasks, get_expert
+from env.experts.base import NoExpertError
+from env.registration import UnknownTaskError, make_task
+
+REQUIRED_EXPERTS = [
+    "click-test",
+    "click-test-2",
+    "click-test-transfer",
+    "click-button",
+    "click-button-sequence",
+    "click-link",
+    "click-dialog",
+    "click-dialog-2",
+    "click-color",
+    "click-shades",
+    "click-shape",
+    "click-widget",
+    "click-option",
+    "click-tab",
+    "click-tab-2",
+    "click-collapsible",
+    "click-collapsible-2",
+    "click-checkboxes",
+    "click-checkboxes-large",
+    "click-checkboxes-soft",
+    "click-checkboxes-transfer",
+    "click-menu",
+    "click-pie",
+    "click-scroll-list",
+    "choose-list",
+    "grid-coordinate",
+    "identify-shape",
+    "navigate-tree",
+    "focus-text",
+    "focus-text-2",
+    "enter-text",
+    "enter-text-2",
+    "enter-text-dynamic",
+    "enter-password",
+    "enter-date",
+    "login-user",
+    "login-user-popup",
+    "unicode-test",
+    "use-autocomplete",
+    "use-slider",
+]
+
+
+def test_every_miniwob_task_is_registered_with_gymnasium():
+    import gymnasium as gym
+
+    names = env.task_names()
+    assert len([n for n in names if n.startswith("miniwob.")]) >= 100
+    assert "miniwob.click-button" in names and "web" in names
+    for name in names:
+        assert env.gym_id(name) in gym.registry
+    assert (
+        gym.registry["screenpilot/miniwob.click-button-v0"].entry_point
+        == "env.browser_env:BrowserEnv"
+    )
+
+
+def test_importing_env_does_not_import_playwright():
+    code = "import env, sys; print('playwright' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_unknown_task_is_a_user_error():
+    with pytest.raises(UnknownTaskError, match="screenpilot tasks"):
+        make_task("miniwob.no-such-task")
+    with pytest.raises(NoExpertError):
+        get_expert("miniwob.bisect-angle")
+
+
+def test_experts_exist_for_the_forty_required_tasks():
+    assert {f"miniwob.{t}" for t in REQUIRED_EXPERTS} <= set(expert_tasks())
+
+
+def test_action_space_samples_become_actions():
+    space = spaces.action_space(160, 210)
+    space.seed(0)
+    seen = set()
+    for _ in range(500):
+        action = to_action(space.sample())
+        assert isinstance(action, Action)
+        if action.point:
+            assert 0 <= action.x < 160 and 0 <= action.y < 210
+        seen.add(action.type)
+    assert seen == set(ACTION_TYPES)
+
+
+def test_every_accepted_action_form():
+    click = Action(type="click", x=3, y=4)
+    assert to_action(click) is click
+    assert to_action({"type": "click", "x": 3, "y": 4}) == click
+    assert to_action("click 3 4") == click
+    for bad in ({"type": "click"}, "fly 1 2", 42, {"type": "explode", "x": 1}):
+        with pytest.raises(ActionError):
+            to_action(bad)
+
+
+def test_observation_space_admits_any_task_text():
+    space = spaces.observation_space(4, 3)
+    obs = {"screenshot": np.zeros((3, 4, 3), np.uint8), "task": 'Click "确定" ♥ ÖK, ヘルプ!\n'}
+    assert space.contains(obs)
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "ok"),
+    [
+        ("file:///tmp/x.html", frozenset(), True),
+        ("data:text/plain,hi", frozenset(), True),
+        ("http://example.com/", frozenset(), False),
+        ("https://example.com/a", frozenset({"example.com"}), True),
+        ("https://api.example.com/a", frozenset({"example.com"}), True),
+        ("https://evilexample.com/", frozenset({"example.com"}), False),
+        ("http://127.0.0.1:8000/", frozenset({"localhost"}), False),
+    ],
+)
+def test_host_filter(url, allowed, ok):
+    assert host_allowed(url, allowed) is ok
+
+
+def test_tasks_verb_lists_names_and_details(capsys):
+    assert screenpilot(["tasks"]) == 0
+    lines = capsys.readouterr().out.split()
+    assert "miniwob.click-button" in lines and "web" in lines
+    assert screenpilot(["tasks", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["miniwob.click-button"] == {
+        "name": "miniwob.click-button",
+        "suite": "miniwob",
+        "gym_id": "screenpilot/miniwob.click-button-v0",
+        "max_steps": 12,
+        "expert": True,
+    }
+    assert rows["miniwob.bisect-angle"]["expert"] is False
