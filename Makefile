@@ -8,7 +8,7 @@ TORCH_VERSION ?= 2.13.0
 APT_PACKAGES := chromium chromium-driver xvfb xdotool x11-utils fonts-dejavu-core
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-packages test test-fast lint demo clean
+.PHONY: setup system-packages test test-fast lint demo demo-quick clean
 
 setup: system-packages $(STAMP)
 
@@ -30,6 +30,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q torch==$(TORCH_VERSION)
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+# The main job: expert demos -> train on the CPU -> evaluate on unseen seeds -> report.
+demo: setup
+	$(BIN)/screenpilot demo --out demo_out
+
+demo-quick: setup
+	$(BIN)/screenpilot demo --quick --out demo_out_quick
 
 test: setup
 	$(BIN)/ruff check .

@@ -17,7 +17,11 @@ from dataset.errors import UserError
 VERB_MODULES = (
     "recorder.cli",
     "dataset.cli",
+    "model.cli",
+    "agent.run_cli",
+    "agent.eval_cli",
     "env.cli",
+    "agent.demo",
 )
 
 

@@ -109,6 +109,7 @@ class DesktopEnv(gym.Env):
         self._steps += 1
         error = None
         parsed = None
+        failsafe = False
         try:
             parsed = to_action(action)
             check_on_screen(parsed, *self.screen_size)
@@ -116,13 +117,17 @@ class DesktopEnv(gym.Env):
         except ActionError as e:
             error = str(e)
         except self._gui.FailSafeException:
-            error = "pyautogui fail-safe: the pointer is in a screen corner; move it away"
+            # The person pulled the pointer into a corner: that always stops the episode.
+            error = "pyautogui fail-safe: the pointer is in a screen corner; stopped"
+            failsafe = True
         score = float(self.validator(self) or 0.0) if self.validator else 0.0
         success = score > 0
         terminated = success or (parsed is not None and parsed.type == "done")
-        truncated = not terminated and self._steps >= self.max_steps
+        truncated = not terminated and (failsafe or self._steps >= self.max_steps)
         reward = 1.0 if success else 0.0
-        return self._observe(), reward, terminated, truncated, self._info(score, success, error)
+        info = self._info(score, success, error)
+        info["failsafe"] = failsafe
+        return self._observe(), reward, terminated, truncated, info
 
     def render(self):
         return self._frame.copy() if self.render_mode == "rgb_array" else None

@@ -117,7 +117,9 @@ class _EventSink:
         if self.page_origin is None and payload.get("sx") is not None:
             self.page_origin = (payload["sx"] - payload["x"], payload["sy"] - payload["y"])
             self.announce(f"page origin on screen: {self.page_origin[0]},{self.page_origin[1]}")
-        fields = {k: payload.get(k) for k in ("kind", "x", "y", "button", "key", "text", "dx", "dy")}
+        fields = {
+            k: payload.get(k) for k in ("kind", "x", "y", "button", "key", "text", "dx", "dy")
+        }
         if fields["key"] is not None:
             if fields["key"] == "*":
                 self.masked += payload["kind"] == "key_down"

@@ -136,7 +136,9 @@ def record_experts(
         if task not in known:
             raise UserError(f"unknown task {task!r} (`screenpilot tasks` lists them)")
         if task not in experts:
-            raise UserError(f"no scripted expert for {task!r} (`screenpilot tasks --json` says which)")
+            raise UserError(
+                f"no scripted expert for {task!r} (`screenpilot tasks --json` says which)"
+            )
     if episodes < 1 or workers < 1:
         raise UserError("--episodes and --workers must be at least 1")
     out = Path(out)

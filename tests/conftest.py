@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -57,9 +59,11 @@ def _free_display() -> int:
     raise RuntimeError("no free X display number")
 
 
-@pytest.fixture
-def xvfb():
-    """A private Xvfb at 1280x720; yields its DISPLAY string, stops it by its PID."""
+@contextlib.contextmanager
+def xvfb_server():
+    """A private Xvfb at 1280x720; yields its DISPLAY string, stops it by its PID.
+    ``-noreset``: without it the server resets (and recentres the pointer) whenever its
+    last client disconnects, e.g. between two xdotool calls."""
     import os
     import shutil
     import subprocess
@@ -86,3 +90,44 @@ def xvfb():
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def xvfb():
+    """A fresh display for each test (the recorders' tests want no leftover state)."""
+    with xvfb_server() as display:
+        yield display
+
+
+@pytest.fixture(scope="session")
+def shared_xvfb():
+    """One display for every test that drives pyautogui in this process: pyautogui binds
+    to the first display it opens, for the life of the process."""
+    with xvfb_server() as display:
+        yield display
+
+
+@pytest.fixture
+def chromium_launch():
+    """``chromium_launch(**kwargs)`` -> a Playwright Browser on Debian's Chromium with the
+    sandbox's flags (env.browser); closed, with Playwright, after the test."""
+    from playwright.sync_api import sync_playwright
+
+    from env.browser import CHROMIUM_ARGS, find_chromium
+
+    playwright = sync_playwright().start()
+    browsers = []
+
+    def launch(args=(), **kwargs):
+        browser = playwright.chromium.launch(
+            executable_path=find_chromium(), args=[*CHROMIUM_ARGS, *args], **kwargs
+        )
+        browsers.append(browser)
+        return browser
+
+    try:
+        yield launch
+    finally:
+        for browser in browsers:
+            browser.close()
+        playwright.stop()

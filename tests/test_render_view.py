@@ -16,15 +16,6 @@ from dataset.viewer import write_viewer
 W, H, FPS, FRAMES = 160, 210, 5, 8
 CLICK = (40, 50)
 TASK = 'Click <b>OK</b> & "go"'
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 
 
 def white_screen() -> np.ndarray:
@@ -154,40 +145,34 @@ def test_viewer_page_lists_episodes_and_escapes_text(dataset_dir, tmp_path):
 
 
 @pytest.mark.integration
-def test_viewer_plays_and_seeks_in_chromium(dataset_dir):
-    from playwright.sync_api import sync_playwright
-
+def test_viewer_plays_and_seeks_in_chromium(dataset_dir, chromium_launch):
     page_path = write_viewer(dataset_dir)
     assert page_path == dataset_dir / "view" / "index.html"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(page_path.as_uri())
-            rows = page.locator("#episodes tbody tr")
-            assert rows.count() == 2
-            assert rows.nth(0).locator("td.task").inner_text() == TASK
-            video = page.locator("#episode-0 video")
-            assert video.count() == 1
-            page.wait_for_function(
-                "document.querySelector('#episode-0 video').readyState >= 1", timeout=10_000
-            )
-            state = video.evaluate("v => ({duration: v.duration, error: v.error, w: v.videoWidth})")
-            assert state["error"] is None and state["w"] == W * 3
-            assert state["duration"] == pytest.approx(FRAMES / FPS, abs=0.05)
+    browser = chromium_launch()
+    page = browser.new_page()
+    page.goto(page_path.as_uri())
+    rows = page.locator("#episodes tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).locator("td.task").inner_text() == TASK
+    video = page.locator("#episode-0 video")
+    assert video.count() == 1
+    page.wait_for_function(
+        "document.querySelector('#episode-0 video').readyState >= 1", timeout=10_000
+    )
+    state = video.evaluate("v => ({duration: v.duration, error: v.error, w: v.videoWidth})")
+    assert state["error"] is None and state["w"] == W * 3
+    assert state["duration"] == pytest.approx(FRAMES / FPS, abs=0.05)
 
-            items = page.locator("#episode-0 .timeline button")
-            assert items.count() == 3
-            items.nth(1).click()  # the drag, on frame 3
-            page.wait_for_function(
-                "Math.abs(document.querySelector('#episode-0 video').currentTime - 0.7) < 0.01",
-                timeout=5_000,
-            )
-            assert "current" in (items.nth(1).get_attribute("class") or "")
-            items.nth(0).click()  # the click, on frame 1
-            page.wait_for_function(
-                "Math.abs(document.querySelector('#episode-0 video').currentTime - 0.3) < 0.01",
-                timeout=5_000,
-            )
-        finally:
-            browser.close()
+    items = page.locator("#episode-0 .timeline button")
+    assert items.count() == 3
+    items.nth(1).click()  # the drag, on frame 3
+    page.wait_for_function(
+        "Math.abs(document.querySelector('#episode-0 video').currentTime - 0.7) < 0.01",
+        timeout=5_000,
+    )
+    assert "current" in (items.nth(1).get_attribute("class") or "")
+    items.nth(0).click()  # the click, on frame 1
+    page.wait_for_function(
+        "Math.abs(document.querySelector('#episode-0 video').currentTime - 0.3) < 0.01",
+        timeout=5_000,
+    )

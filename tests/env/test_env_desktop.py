@@ -1,10 +1,6 @@
 """DesktopEnv on a private Xvfb display with a headed Chromium page: a click lands on
 the button at its screen position, and typed text arrives."""
 
-import os
-import shutil
-import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,33 +13,7 @@ pytestmark = pytest.mark.integration
 PAGE = (Path(__file__).parent / "pages" / "desktop.html").as_uri()
 
 
-def _free_display() -> int:
-    for n in range(90, 200):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            return n
-    raise RuntimeError("no free X display number")
-
-
-@pytest.fixture(scope="module")
-def xvfb():
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed")
-    n = _free_display()
-    proc = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{n}").exists():
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("Xvfb did not start")
-            time.sleep(0.05)
-        yield f":{n}"
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+# `shared_xvfb` (a private 1280x720 Xvfb, stopped by its PID) comes from tests/conftest.py.
 
 
 def _centre_of_colour(frame: np.ndarray, rgb) -> tuple[int, int]:
@@ -52,7 +22,8 @@ def _centre_of_colour(frame: np.ndarray, rgb) -> tuple[int, int]:
     return int(xs.mean()), int(ys.mean())
 
 
-def test_click_and_type_reach_a_headed_browser(xvfb, monkeypatch):
+def test_click_and_type_reach_a_headed_browser(shared_xvfb, monkeypatch):
+    xvfb = shared_xvfb
     from env.browser_env import BrowserEnv
     from env.desktop_env import DesktopEnv
 
@@ -62,7 +33,7 @@ def test_click_and_type_reach_a_headed_browser(xvfb, monkeypatch):
     try:
         browser.reset(options={"url": PAGE, "task": "desktop"})
         obs, info = desktop.reset()
-        assert obs["screenshot"].shape == (600, 800, 3) and obs["task"].startswith("click")
+        assert obs["screenshot"].shape == (720, 1280, 3) and obs["task"].startswith("click")
         # Wait until the window is drawn, then find the targets by colour on the screen.
         deadline = time.monotonic() + 10
         while not np.any(np.all(obs["screenshot"] == (255, 0, 255), axis=-1)):
@@ -90,3 +61,20 @@ def test_click_and_type_reach_a_headed_browser(xvfb, monkeypatch):
     finally:
         desktop.close()
         browser.close()
+
+
+def test_the_failsafe_corner_stops_an_episode(shared_xvfb):
+    xvfb = shared_xvfb
+    import subprocess
+
+    from env.desktop_env import DesktopEnv
+
+    desktop = DesktopEnv("anything", display=xvfb)
+    try:
+        desktop.reset()
+        subprocess.run(["xdotool", "mousemove", "0", "0"], check=True, env={"DISPLAY": xvfb})
+        _, _, terminated, truncated, info = desktop.step(Action("click", x=300, y=300))
+        assert truncated and not terminated and info["failsafe"]
+        assert "fail-safe" in info["last_action_error"]
+    finally:
+        desktop.close()

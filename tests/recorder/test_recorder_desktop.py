@@ -111,35 +111,28 @@ def test_no_display_is_one_clear_line(tmp_path):
     assert out.stderr.strip().count("\n") == 0 and "no X display" in out.stderr
 
 
-def test_first_frame_after_a_click_shows_its_effect(xvfb, tmp_path):
+def test_first_frame_after_a_click_shows_its_effect(xvfb, tmp_path, chromium_launch):
     """A headed Chromium on the same display paints a square red on mousedown."""
-    from playwright.sync_api import sync_playwright
-
     page_html = tmp_path / "red.html"
     page_html.write_text(
         "<body style='margin:0;background:#fff'>"
         "<div id=box style='position:absolute;left:0;top:0;width:1280px;height:720px'></div>"
         "<script>addEventListener('mousedown',()=>box.style.background='red')</script></body>"
     )
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("SCREENPILOT_CHROMIUM", "/usr/bin/chromium"),
-            headless=False,
-            env={**os.environ, "DISPLAY": xvfb},
-            args=["--no-sandbox", "--disable-gpu", "--kiosk", "--window-position=0,0",
-                  "--window-size=1280,720", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-        )  # fmt: skip
-        page = browser.new_page(viewport=None)
-        page.goto(page_html.as_uri())
-        time.sleep(1.0)  # first paint
-        rec = Recorder(xvfb, tmp_path / "ds")
-        xdotool(xvfb, "mousemove", "640", "360")
-        time.sleep(0.35)
-        xdotool(xvfb, "mousedown", "1", "mouseup", "1")
-        time.sleep(0.5)
-        assert rec.stop()[0] == 0
-        browser.close()
+    browser = chromium_launch(
+        args=["--kiosk", "--window-position=0,0", "--window-size=1280,720"],
+        headless=False,
+        env={**os.environ, "DISPLAY": xvfb},
+    )
+    page = browser.new_page(viewport=None)
+    page.goto(page_html.as_uri())
+    time.sleep(1.0)  # first paint
+    rec = Recorder(xvfb, tmp_path / "ds")
+    xdotool(xvfb, "mousemove", "640", "360")
+    time.sleep(0.35)
+    xdotool(xvfb, "mousedown", "1", "mouseup", "1")
+    time.sleep(0.5)
+    assert rec.stop()[0] == 0
     ep = open_dataset(tmp_path / "ds")[0]
     (click,) = [a for a in ep.actions if a.type == "click"]
 

@@ -1,0 +1,118 @@
+"""`screenpilot demo`: the whole pipeline on a fresh machine, on the CPU.
+
+expert demonstrations of the default tasks -> train the model -> evaluate it on seeds
+training never saw, beside the random and expert baselines -> the table, a report and
+annotated videos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Single- and multi-step tasks; reading words, typing into one and into two fields.
+DEFAULT_TASKS = (
+    "miniwob.click-test",
+    "miniwob.click-test-2",
+    "miniwob.click-button",
+    "miniwob.click-link",
+    "miniwob.focus-text",
+    "miniwob.enter-text",
+    "miniwob.click-checkboxes",
+    "miniwob.login-user",
+)
+
+
+@dataclass(frozen=True)
+class DemoRecipe:
+    episodes_per_task: int  # expert demonstrations of each task (training seeds 0..N-1)
+    train_steps: int
+    eval_episodes: int  # per task, on seeds from 1,000,000 up
+    batch_size: int = 32
+
+
+# Sized for 20 minutes on 2 cores, set-up included: training gets about half of it
+# (1,200 steps at ~70 samples/s). BENCHMARKS.md has what each stage took.
+FULL = DemoRecipe(episodes_per_task=300, train_steps=1200, eval_episodes=50)
+QUICK = DemoRecipe(episodes_per_task=40, train_steps=150, eval_episodes=10)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="the whole pipeline: expert demos -> train -> evaluate on unseen seeds -> report",
+        description="Record expert demonstrations of the default MiniWoB++ tasks, train the "
+        "model on the CPU, evaluate it on seeds training never saw beside the random and "
+        "expert baselines, and write the report with annotated videos.",
+    )
+    p.add_argument(
+        "--out", default="demo_out", metavar="DIR", help="where everything goes (demo_out)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="a few-minute version (less data, training)"
+    )
+    p.add_argument("--workers", type=int, default=2, metavar="K", help="browsers in parallel (2)")
+    p.add_argument("--tasks", help="comma-separated tasks instead of the default eight")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else list(DEFAULT_TASKS)
+    run_demo(Path(args.out), tasks, QUICK if args.quick else FULL, workers=args.workers)
+    return 0
+
+
+def run_demo(out: Path, tasks: list[str], recipe: DemoRecipe, *, workers: int = 2) -> dict:
+    from model.train import train
+    from model.train_config import TrainConfig
+    from recorder.expert import record_experts
+
+    from .evaluate import EvalSpec, evaluate
+    from .report import format_table, write_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    data, run = out / "demos", out / "run"
+
+    start = time.perf_counter()
+    if not (data / "meta" / "info.json").exists():
+        print(f"1/4 recording {recipe.episodes_per_task} expert episodes of {len(tasks)} tasks")
+        record_experts(tasks, recipe.episodes_per_task, data, workers=workers, seed=0)
+    else:
+        print(f"1/4 expert demonstrations already in {data}")
+    timings["record_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    print(f"2/4 training for {recipe.train_steps} steps on the CPU")
+    config = TrainConfig(
+        data=[str(data)], out=str(run), steps=recipe.train_steps, batch_size=recipe.batch_size,
+        device="cpu", checkpoint_every=recipe.train_steps, val_every=max(100, recipe.train_steps // 4),
+    )  # fmt: skip
+    config.validate()
+    train(config)
+    timings["train_s"] = time.perf_counter() - start
+
+    results = {}
+    for name, spec in (
+        ("model", EvalSpec(tasks, recipe.eval_episodes, workers=workers, model=str(run))),
+        ("random", EvalSpec(tasks, recipe.eval_episodes, workers=workers, agent="random")),
+        ("expert", EvalSpec(tasks, recipe.eval_episodes, workers=workers, agent="expert")),
+    ):
+        start = time.perf_counter()
+        print(f"3/4 evaluating the {name} agent on {recipe.eval_episodes} unseen seeds a task")
+        results[name] = evaluate(spec, out / f"eval_{name}")
+        timings[f"eval_{name}_s"] = time.perf_counter() - start
+
+    compare = [results["random"], results["expert"]]
+    report = write_report(out / "eval_model", results["model"], compare=compare)
+    summary = {"tasks": tasks, "recipe": recipe.__dict__, "timings": timings,
+               "mean_success": {k: r["mean_success"] for k, r in results.items()}}  # fmt: skip
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print("4/4 results on unseen seeds")
+    print(format_table(results["model"], compare))
+    print(f"report: {report}")
+    print("time: " + ", ".join(f"{k[:-2]} {v:.0f} s" for k, v in timings.items()))
+    return summary

@@ -1,0 +1,81 @@
+"""`screenpilot eval`: success rates on unseen seeds, a report, and videos."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from dataset.errors import UserError
+
+from .evaluate import DEFAULT_SEED_OFFSET
+
+
+def register(subparsers) -> None:
+    from .run_cli import add_agent_arguments
+
+    p = subparsers.add_parser(
+        "eval",
+        help="evaluate an agent on sandbox tasks, on seeds training never saw",
+        description="Play N episodes of each task with an agent; write DIR/results.json and "
+        "DIR/report.html (the table beside any --compare results, and annotated videos).",
+    )
+    add_agent_arguments(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--tasks", help="comma-separated task names")
+    which.add_argument("--suite", help="every task of a suite that has an expert, e.g. miniwob")
+    p.add_argument("--episodes", type=int, default=50, metavar="N", help="episodes per task (50)")
+    p.add_argument(
+        "--seed-offset", type=int, default=DEFAULT_SEED_OFFSET, metavar="S",
+        help=f"first eval seed ({DEFAULT_SEED_OFFSET}); must not overlap training seeds",
+    )  # fmt: skip
+    p.add_argument("--workers", type=int, default=1, metavar="K", help="browsers in parallel (1)")
+    p.add_argument("--max-steps", type=int, metavar="M", help="step limit (default: the task's)")
+    p.add_argument("--out", required=True, metavar="DIR", help="where results and report go")
+    p.add_argument(
+        "--compare", action="append", default=[], metavar="RESULTS",
+        help="another results.json to show beside (e.g. a random baseline); repeatable",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_eval)
+
+
+def suite_tasks(suite: str) -> list[str]:
+    from env import task_names
+    from env.experts import expert_tasks
+
+    with_expert = set(expert_tasks())
+    tasks = [t for t in task_names() if t.startswith(f"{suite}.") and t in with_expert]
+    if not tasks:
+        raise UserError(f"no tasks in suite {suite!r} (`screenpilot tasks` lists them)")
+    return tasks
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import EvalSpec, evaluate
+    from .report import format_table
+
+    if not args.model and not args.agent:
+        raise UserError("which agent? give --model RUN or --agent random|expert")
+    if args.model and args.agent:
+        raise UserError("give either --model RUN or --agent random|expert, not both")
+    tasks = (
+        suite_tasks(args.suite)
+        if args.suite
+        else [t.strip() for t in args.tasks.split(",") if t.strip()]
+    )
+    compare = [_load_results(p) for p in args.compare]
+    spec = EvalSpec(
+        tasks=tasks, episodes=args.episodes, seed_offset=args.seed_offset, workers=args.workers,
+        max_steps=args.max_steps, agent=args.agent, model=args.model, device=args.device,
+    )  # fmt: skip
+    results = evaluate(spec, args.out, compare=compare)
+    print(format_table(results, compare))
+    print(f"wrote {Path(args.out) / 'results.json'} and {Path(args.out) / 'report.html'}")
+    return 0
+
+
+def _load_results(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise UserError(f"{path}: not a results.json ({e})") from None

@@ -1,0 +1,259 @@
+"""`screenpilot eval`: an agent on sandbox tasks, on seeds training never saw.
+
+Every (task, seed) episode is independent of the worker that plays it, so results do
+not depend on ``--workers``. Each worker films every episode; the report keeps the first
+few successes and failures of each task (by seed), the rest are deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+
+from dataset.errors import UserError
+
+DEFAULT_SEED_OFFSET = 1_000_000  # far above the expert recorder's default seeds 0..N-1
+VIDEOS_PER_OUTCOME = 2
+
+
+@dataclass
+class EvalSpec:
+    tasks: list[str]
+    episodes: int = 50
+    seed_offset: int = DEFAULT_SEED_OFFSET
+    workers: int = 1
+    max_steps: int | None = None
+    agent: str | None = None  # "random" | "expert" (or None with a model)
+    model: str | None = None
+    device: str = "cpu"
+    keep_videos: int = VIDEOS_PER_OUTCOME
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(range(self.seed_offset, self.seed_offset + self.episodes))
+
+    @property
+    def agent_label(self) -> str:
+        return f"model {self.model}" if self.model else str(self.agent)
+
+
+@dataclass
+class EpisodeOutcome:
+    task: str
+    seed: int
+    success: bool
+    raw_reward: float
+    steps: int
+    mean_action_ms: float
+    error: str | None = None
+    video: str | None = None
+    actions: list[str] = field(default_factory=list)
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% confidence interval of a success rate (Wilson: sane at 0% and 100%)."""
+    if n == 0:
+        return (0.0, 0.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))
+
+
+def training_seeds(model_run: str) -> dict[str, set[int]] | None:
+    """The (task -> seeds) a model was trained on, from the datasets its run names;
+    None when the run does not say or its data is gone."""
+    from dataset.errors import DatasetError
+    from dataset.format import read_episode_lines, read_info
+
+    config_path = _train_config_path(model_run)
+    if config_path is None:
+        return None
+    config = json.loads(config_path.read_text())
+    data = config.get("data") or []
+    paths = data.split(",") if isinstance(data, str) else list(data)
+    seen: dict[str, set[int]] = {}
+    for p in paths:
+        try:
+            read_info(Path(p))
+        except DatasetError:
+            return None
+        for meta in read_episode_lines(Path(p)):
+            env_name, seed = meta["metadata"].get("env"), meta["metadata"].get("seed")
+            if env_name is not None and seed is not None:
+                seen.setdefault(env_name, set()).add(int(seed))
+    return seen
+
+
+def _train_config_path(model_run: str) -> Path | None:
+    run = Path(model_run)
+    for candidate in (run, *run.parents[:2]):
+        for name in ("train_config.json", "config.train.json", "training_config.json"):
+            if (candidate / name).exists():
+                return candidate / name
+    return None
+
+
+def check_seed_overlap(spec: EvalSpec, warn=print) -> None:
+    """Refuse to evaluate a model on seeds it was trained on."""
+    if not spec.model:
+        return
+    seen = training_seeds(spec.model)
+    if seen is None:
+        warn(f"note: cannot tell which seeds {spec.model} was trained on (its data is not here)")
+        return
+    eval_seeds = set(spec.seeds)
+    for task in spec.tasks:
+        overlap = sorted(eval_seeds & seen.get(task, set()))
+        if overlap:
+            raise UserError(
+                f"{task}: eval seeds {overlap[0]}..{overlap[-1]} overlap the model's training "
+                f"seeds ({len(overlap)} shared); pick another --seed-offset"
+            )
+
+
+class EvalRunner:
+    """Lives in a worker: one agent, one env per task in turn, films every episode."""
+
+    def __init__(self, spec: EvalSpec, video_dir: Path, torch_threads: int | None):
+        self.spec, self.video_dir = spec, video_dir
+        self.torch_threads = torch_threads
+        self.agent = None
+        self.env = None
+
+    def _setup(self, task: str):
+        from env.browser_env import BrowserEnv
+
+        from .agents import make_agent
+
+        if self.agent is None:
+            if self.torch_threads and self.spec.model:
+                import torch
+
+                torch.set_num_threads(self.torch_threads)
+            self.agent = make_agent(self.spec.agent, self.spec.model, device=self.spec.device)
+        if self.env is None or self.env.task.name != task:
+            self.close()
+            self.env = BrowserEnv(task, max_steps=self.spec.max_steps)
+        return self.env
+
+    def run(self, job: tuple[str, int]) -> EpisodeOutcome:
+        from .rollout import run_episode, write_rollout_video
+
+        task, seed = job
+        try:
+            env = self._setup(task)
+            rollout = run_episode(env, self.agent, seed=seed, max_steps=self.spec.max_steps)
+        except UserError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one broken episode is a failure, not a crash
+            self.close()
+            return EpisodeOutcome(task, seed, False, 0.0, 0, 0.0, f"{type(e).__name__}: {e}")
+        video = self.video_dir / task / f"seed_{seed}.mp4"
+        write_rollout_video(rollout, video)
+        return EpisodeOutcome(
+            task, seed, rollout.success, rollout.raw_reward, len(rollout.steps),
+            rollout.mean_action_ms, rollout.error, str(video), [a.to_text() for a in rollout.actions],
+        )  # fmt: skip
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
+            self.env = None
+
+
+def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=()) -> dict:
+    """Play every (task, seed); write results.json and report.html in ``out``."""
+    from tqdm import tqdm
+
+    from env import task_names
+    from env.pool import run_jobs
+
+    from .report import write_report
+
+    known = set(task_names())
+    for task in spec.tasks:
+        if task not in known:
+            raise UserError(f"unknown task {task!r} (`screenpilot tasks` lists them)")
+    if spec.episodes < 1 or spec.workers < 1:
+        raise UserError("--episodes and --workers must be at least 1")
+    if spec.model:
+        from model.checkpoint import resolve_model_dir
+
+        resolve_model_dir(spec.model)  # a missing model is one clear line, before any browser
+    check_seed_overlap(spec)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    video_dir = out / "videos"
+    shutil.rmtree(video_dir, ignore_errors=True)
+    jobs = [(task, seed) for task in spec.tasks for seed in spec.seeds]
+    workers = min(spec.workers, len(jobs))
+    # Several workers on few cores: one torch thread each, or they fight for the cores.
+    threads = 1 if workers > 1 else None
+    bar = tqdm(total=len(jobs), unit="ep", disable=not progress, desc=f"eval {spec.agent_label}")
+    wins = 0
+
+    def on_result(outcome: EpisodeOutcome) -> None:
+        nonlocal wins
+        wins += outcome.success
+        bar.update(1)
+        bar.set_postfix(success=f"{wins}/{bar.n}")
+
+    start = time.perf_counter()
+    make_runner = partial(EvalRunner, spec, video_dir, threads)
+    outcomes = run_jobs(make_runner, jobs, workers=workers, on_result=on_result)
+    bar.close()
+    _keep_some_videos(outcomes, spec.keep_videos, out)
+    results = summarize(spec, outcomes, time.perf_counter() - start)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_report(out, results, compare=compare)
+    return results
+
+
+def summarize(spec: EvalSpec, outcomes: list[EpisodeOutcome], wall_s: float) -> dict:
+    tasks = {}
+    for task in spec.tasks:
+        mine = [o for o in outcomes if o.task == task]
+        wins = sum(o.success for o in mine)
+        timed = [o.mean_action_ms for o in mine if o.steps]
+        tasks[task] = {
+            "success_rate": round(wins / len(mine), 4),
+            "episodes": len(mine),
+            "successes": wins,
+            "ci95": list(wilson_interval(wins, len(mine))),
+            "mean_steps": round(sum(o.steps for o in mine) / len(mine), 3),
+            "mean_action_ms": round(sum(timed) / len(timed), 3) if timed else None,
+            "errors": sum(1 for o in mine if o.error),
+        }
+    return {
+        "tasks": tasks,
+        "mean_success": round(sum(t["success_rate"] for t in tasks.values()) / len(tasks), 4),
+        "model": spec.model,
+        "agent": spec.agent or "model",
+        "label": spec.agent_label,
+        "seeds": {"offset": spec.seed_offset, "count": spec.episodes},
+        "max_steps": spec.max_steps,
+        "workers": spec.workers,
+        "wall_s": round(wall_s, 2),
+        "episodes": [asdict(o) for o in outcomes],
+    }
+
+
+def _keep_some_videos(outcomes: list[EpisodeOutcome], keep: int, out: Path) -> None:
+    """The first ``keep`` successes and failures of each task by seed; delete the rest."""
+    kept: dict[tuple[str, bool], int] = {}
+    for o in sorted(outcomes, key=lambda o: (o.task, o.seed)):
+        if o.video is None:
+            continue
+        n = kept.get((o.task, o.success), 0)
+        if n < keep:
+            kept[(o.task, o.success)] = n + 1
+            o.video = str(Path(o.video).relative_to(out))
+        else:
+            Path(o.video).unlink(missing_ok=True)
+            o.video = None

@@ -1,0 +1,324 @@
+"""The vision-language-action transformer, bottom-up in one file (nanoGPT style).
+
+One early-fusion encoder reads everything at once:
+
+    [2 query tokens | 140 patch tokens (conv stem) | task byte tokens | K previous actions]
+
+and every head reads the final states:
+
+    type  <- query 0 (click, type, key, ... done)
+    point <- a pointer (dot product) from query 0 over the patch tokens, then a cell of
+             the chosen patch (sub x sub) read from that patch's own state
+    drag end <- the same from query 1
+    text  <- a span copied from the task: a start pointer over the task bytes, then an end
+             pointer conditioned on the chosen start
+    key, scroll <- classes from query 0
+
+Pointers instead of coordinate or spelling classes: the answer is where the evidence is
+(the patch that shows the button, the bytes that name the text), which a small model
+trained for minutes on a CPU learns far sooner than mapping features to 40x56 bins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from transformers import PreTrainedModel
+
+from .codec import BYTE_VOCAB, IGNORE, NO_ACTION, TYPE_INDEX
+from .configuration import MODEL_FORMAT_VERSION, VLAConfig
+from .errors import CheckpointError
+from .preprocess import Preprocessor, collate
+
+NUM_TYPES = len(TYPE_INDEX)
+NUM_QUERIES = 2
+
+
+class PatchStem(nn.Module):
+    """Pixels -> one token per patch. A space-to-depth conv to a (3, 4)-pixel cell, a
+    residual 3x3 conv that sees strokes across cell borders, then the patch embedding."""
+
+    def __init__(self, cfg: VLAConfig):
+        super().__init__()
+        sh, sw = cfg.stem_stride_height, cfg.stem_stride_width
+        if cfg.patch_height % sh or cfg.patch_width % sw:
+            raise ValueError("patch size must be a multiple of the stem stride")
+        c = cfg.stem_channels
+        self.cell = nn.Conv2d(3, c, kernel_size=(sh, sw), stride=(sh, sw))
+        self.mix = nn.Conv2d(c, c, kernel_size=3, padding=1)
+        ph, pw = cfg.patch_height // sh, cfg.patch_width // sw
+        self.patch = nn.Conv2d(c, cfg.hidden_size, kernel_size=(ph, pw), stride=(ph, pw))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        x = image.float() / 127.5 - 1.0  # (B, 3, H, W) uint8 -> [-1, 1]
+        x = F.gelu(self.cell(x))  # (B, C, H/3, W/4)
+        x = x + F.gelu(self.mix(x))
+        x = self.patch(x)  # (B, D, rows, cols)
+        return x.flatten(2).transpose(1, 2)  # (B, N, D)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, cfg: VLAConfig):
+        super().__init__()
+        self.n_head = cfg.num_heads
+        self.qkv = nn.Linear(cfg.hidden_size, 3 * cfg.hidden_size)
+        self.proj = nn.Linear(cfg.hidden_size, cfg.hidden_size)
+        self.dropout = cfg.dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).split(D, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, D // self.n_head).transpose(1, 2) for t in (q, k, v))
+        # mask: (B, 1, 1, T) True where a key may be attended to (padding is not).
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+        )  # (B, H, T, D/H)
+        return self.proj(y.transpose(1, 2).reshape(B, T, D))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: VLAConfig):
+        super().__init__()
+        d = cfg.hidden_size
+        self.ln1 = nn.LayerNorm(d)
+        self.attn = SelfAttention(cfg)
+        self.ln2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(
+            nn.Linear(d, cfg.mlp_ratio * d),
+            nn.GELU(),
+            nn.Linear(cfg.mlp_ratio * d, d),
+            nn.Dropout(cfg.dropout),
+        )
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), mask)
+        return x + self.mlp(self.ln2(x))
+
+
+class Pointer(nn.Module):
+    """Scores every candidate token against a query: logits (B, N) = <Wq q, Wk c> / sqrt(D)."""
+
+    def __init__(self, d: int):
+        super().__init__()
+        self.q = nn.Linear(d, d)
+        self.k = nn.Linear(d, d)
+        self.scale = 1.0 / math.sqrt(d)
+
+    def forward(self, query: torch.Tensor, cands: torch.Tensor) -> torch.Tensor:
+        # query (B, D), cands (B, N, D) -> (B, N)
+        return torch.einsum("bd,bnd->bn", self.q(query), self.k(cands)) * self.scale
+
+
+class CellHead(nn.Module):
+    """Which of sub x sub cells inside the chosen patch: read from that patch's state,
+    told by the query what is being looked for."""
+
+    def __init__(self, d: int, cells: int):
+        super().__init__()
+        self.from_query = nn.Linear(d, d)
+        self.out = nn.Sequential(nn.GELU(), nn.Linear(d, cells))
+
+    def forward(self, query: torch.Tensor, patch_state: torch.Tensor) -> torch.Tensor:
+        return self.out(patch_state + self.from_query(query))  # (B, cells)
+
+
+def _pick(states: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """states (B, N, D), index (B,) -> (B, D); ignored targets (-100) pick token 0."""
+    index = index.clamp(min=0, max=states.shape[1] - 1)
+    return states[torch.arange(states.shape[0], device=states.device), index]
+
+
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device):
+    """One action is too little work to split: on a CPU that other processes keep busy,
+    two OpenMP threads waiting on each other made predict 2-7x slower (BENCHMARKS.md)."""
+    if device.type != "cpu" or torch.get_num_threads() == 1:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class VLAModel(PreTrainedModel):
+    config_class = VLAConfig
+    base_model_prefix = "vla"
+    main_input_name = "image"
+
+    def __init__(self, config: VLAConfig):
+        super().__init__(config)
+        if config.format_version != MODEL_FORMAT_VERSION:
+            raise CheckpointError(
+                f"model format version {config.format_version} is not supported "
+                f"(this screenpilot reads version {MODEL_FORMAT_VERSION})"
+            )
+        d = config.hidden_size
+        rows, cols = config.grid
+        self.codec = config.codec()
+        self.stem = PatchStem(config)
+        self.queries = nn.Parameter(torch.zeros(NUM_QUERIES, d))
+        self.patch_row = nn.Embedding(rows, d)
+        self.patch_col = nn.Embedding(cols, d)
+        self.byte_emb = nn.Embedding(BYTE_VOCAB, d)
+        self.byte_pos = nn.Embedding(config.max_task_bytes, d)
+        self.typed_emb = nn.Embedding(2, d)  # was this byte already typed by a past action?
+        self.hist_type = nn.Embedding(NO_ACTION + 1, d)
+        self.hist_point = nn.Embedding(config.num_patches + 1, d)  # last index: no point
+        self.hist_key = nn.Embedding(len(config.key_vocab), d)
+        self.hist_slot = nn.Embedding(max(config.history, 1), d)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
+        self.ln_f = nn.LayerNorm(d)
+        self.type_head = nn.Linear(d, NUM_TYPES)
+        self.key_head = nn.Linear(d, len(config.key_vocab))
+        self.scroll_head = nn.Linear(d, 2 * self.codec.num_scroll_classes)
+        cells = config.click_subdivisions**2
+        self.point = Pointer(d)
+        self.cell = CellHead(d, cells)
+        self.point2 = Pointer(d)
+        self.cell2 = CellHead(d, cells)
+        self.span_start = Pointer(d)
+        self.span_end = Pointer(d)
+        self.end_from_start = nn.Linear(d, d)
+        self.post_init()
+        self._preprocessor = None
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.init.normal_(module.weight, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=0.02)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif module is self:
+            nn.init.normal_(self.queries, std=0.02)
+
+    # ---- encoder ----------------------------------------------------------------------
+    def encode(self, batch: dict) -> dict:
+        """Inputs -> final token states, split by what they stand for."""
+        image, task_ids = batch["image"], batch["task_ids"]
+        B = image.shape[0]
+        # Padding past the longest task of the batch costs attention and buys nothing; a
+        # compiled graph keeps the full width instead (one shape, no recompiles, no sync).
+        L = task_ids.shape[1]
+        if not torch.compiler.is_compiling():
+            L = max(int(batch["task_len"].max()), 1)
+        task_ids, typed = task_ids[:, :L], batch["typed"][:, :L]
+        dev = image.device
+        rows, cols = self.config.grid
+
+        patches = self.stem(image)  # (B, N, D)
+        r = torch.arange(rows, device=dev).repeat_interleave(cols)
+        c = torch.arange(cols, device=dev).repeat(rows)
+        patches = patches + self.patch_row(r) + self.patch_col(c)
+        pos = torch.arange(L, device=dev)
+        text = self.byte_emb(task_ids) + self.byte_pos(pos) + self.typed_emb(typed)  # (B, L, D)
+        K = batch["hist_type"].shape[1]
+        hist = (
+            self.hist_type(batch["hist_type"])
+            + self.hist_point(batch["hist_patch"])
+            + self.hist_key(batch["hist_key"])
+            + self.hist_slot(torch.arange(K, device=dev))
+        )  # (B, K, D)
+        queries = self.queries.unsqueeze(0).expand(B, -1, -1)  # (B, Q, D)
+        x = torch.cat([queries, patches, text, hist], dim=1)  # (B, T, D)
+
+        N = patches.shape[1]
+        text_ok = pos.unsqueeze(0) < batch["task_len"].unsqueeze(1)  # (B, L)
+        hist_ok = batch["hist_type"] != NO_ACTION  # (B, K)
+        always = torch.ones(B, NUM_QUERIES + N, dtype=torch.bool, device=dev)
+        keep = torch.cat([always, text_ok, hist_ok], dim=1)  # (B, T)
+        mask = keep[:, None, None, :]  # (B, 1, 1, T)
+        for block in self.blocks:
+            x = block(x, mask)
+        h = self.ln_f(x)
+        return {
+            "act": h[:, 0],  # (B, D)
+            "end": h[:, 1],  # (B, D)
+            "patches": h[:, NUM_QUERIES : NUM_QUERIES + N],  # (B, N, D)
+            "text": h[:, NUM_QUERIES + N : NUM_QUERIES + N + L],  # (B, L, D)
+            "text_ok": text_ok,
+        }
+
+    def heads(self, s: dict, chosen: dict) -> dict:
+        """Every head's logits (fp32). ``chosen`` holds the patch / patch2 / span_start the
+        second-stage heads condition on: the targets when training, argmaxes when acting."""
+        f = {}
+        f["type"] = self.type_head(s["act"])  # (B, types)
+        f["key"] = self.key_head(s["act"])  # (B, keys)
+        f["scroll_x"], f["scroll_y"] = self.scroll_head(s["act"]).chunk(2, dim=-1)
+        f["patch"] = self.point(s["act"], s["patches"])  # (B, N)
+        f["patch2"] = self.point2(s["end"], s["patches"])  # (B, N)
+        f["cell"] = self.cell(s["act"], _pick(s["patches"], chosen["patch"]))  # (B, cells)
+        f["cell2"] = self.cell2(s["end"], _pick(s["patches"], chosen["patch2"]))
+        neg = torch.finfo(torch.float32).min
+        start = self.span_start(s["act"], s["text"])  # (B, L)
+        f["span_start"] = start.float().masked_fill(~s["text_ok"], neg)
+        if "span_start" in chosen:
+            end_query = s["act"] + self.end_from_start(_pick(s["text"], chosen["span_start"]))
+            end = self.span_end(end_query, s["text"]).float()  # (B, L)
+            pos = torch.arange(end.shape[1], device=end.device)
+            # The end never comes before the start: the text is one contiguous span.
+            before = pos.unsqueeze(0) < chosen["span_start"].clamp(min=0).unsqueeze(1)
+            f["span_end"] = end.masked_fill(~s["text_ok"] | before, neg)
+        return {k: v.float() for k, v in f.items()}
+
+    # ---- training ---------------------------------------------------------------------
+    def forward(self, batch: dict):
+        """-> (loss, logs). The loss is the mean over samples of each sample's summed head
+        losses, so data-parallel ranks averaging their gradients equal one big batch."""
+        s = self.encode(batch)
+        chosen = {k: batch[f"t_{k}"] for k in ("patch", "patch2", "span_start")}
+        logits = self.heads(s, chosen)
+        per_sample = torch.zeros(batch["image"].shape[0], device=batch["image"].device)
+        logs = {}
+        for name, lg in logits.items():
+            target = batch[f"t_{name}"]
+            if name.startswith("span"):
+                target = target.masked_fill(target >= lg.shape[1], IGNORE)
+            ce = F.cross_entropy(lg, target, ignore_index=IGNORE, reduction="none")  # (B,)
+            per_sample = per_sample + ce
+            logs[f"loss_{name}"] = ce.detach().sum() / (target != IGNORE).sum().clamp(min=1)
+        loss = per_sample.mean()
+        logs["loss"] = loss.detach()
+        return loss, logs
+
+    # ---- acting -----------------------------------------------------------------------
+    @torch.no_grad()
+    def predict_batch(self, batch: dict) -> dict:
+        """Greedy decoding of every head: (B,) int64 tensors."""
+        s = self.encode(batch)
+        first = self.heads(s, {"patch": torch.zeros_like(batch["task_len"]),
+                               "patch2": torch.zeros_like(batch["task_len"])})  # fmt: skip
+        chosen = {k: first[k].argmax(-1) for k in ("patch", "patch2", "span_start")}
+        second = self.heads(s, chosen)
+        out = {k: v.argmax(-1) for k, v in second.items()}
+        out.update(chosen)
+        return out
+
+    def preprocessor(self) -> Preprocessor:
+        if self._preprocessor is None:
+            self._preprocessor = Preprocessor(self.config)
+        return self._preprocessor
+
+    @torch.inference_mode()
+    def predict(self, observation: dict, history=()):
+        """``{"screenshot": uint8 (H, W, 3), "task": str}`` + previous Actions -> Action."""
+        screenshot = np.asarray(observation["screenshot"])
+        features = self.preprocessor().inputs(screenshot, observation["task"], list(history))
+        device = next(self.parameters()).device
+        batch = {k: v.to(device) for k, v in collate([features]).items()}
+        with _one_cpu_thread(device):
+            pred = {k: int(v[0]) for k, v in self.predict_batch(batch).items()}
+        screen = (screenshot.shape[1], screenshot.shape[0])
+        return self.codec.decode_action(pred, observation["task"], screen)

@@ -1,0 +1,74 @@
+"""Samples and observations -> model inputs (numpy, in DataLoader workers) -> batches.
+
+One path serves training samples and live observations, so the model never sees at
+inference anything shaped differently from what it learned on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .codec import ActionCodec, encode_task
+
+TARGET_KEYS = ("type", "patch", "cell", "patch2", "cell2", "span_start", "span_end", "key",
+               "scroll_x", "scroll_y")  # fmt: skip
+
+
+def resize_screenshot(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(h, w, 3) uint8 -> (height, width, 3); untouched when already that size."""
+    if image.shape[0] == height and image.shape[1] == width:
+        return image
+    import cv2
+
+    shrink = image.shape[0] > height or image.shape[1] > width
+    # Area averaging keeps thin strokes when shrinking; linear is sharper when growing.
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interp)
+
+
+class Preprocessor:
+    """Picklable (it travels to DataLoader workers): ``sample dict -> feature dict``."""
+
+    def __init__(self, config):
+        self.height = config.image_height
+        self.width = config.image_width
+        self.max_task_bytes = config.max_task_bytes
+        self.history = config.history
+        self.codec: ActionCodec = config.codec()
+
+    def inputs(self, screenshot: np.ndarray, task: str, history) -> dict:
+        """What the model reads: pixels, task bytes, previous actions."""
+        if screenshot.ndim != 3 or screenshot.shape[2] != 3 or screenshot.dtype != np.uint8:
+            raise ValueError(f"screenshot must be (H, W, 3) uint8, got {screenshot.shape} "
+                             f"{screenshot.dtype}")  # fmt: skip
+        screen = (int(screenshot.shape[1]), int(screenshot.shape[0]))
+        image = resize_screenshot(screenshot, self.height, self.width)
+        ids, n = encode_task(task, self.max_task_bytes)
+        out = {
+            "image": np.ascontiguousarray(image.transpose(2, 0, 1)),  # (3, H, W) uint8
+            "task_ids": ids,
+            "task_len": np.int64(n),
+        }
+        out.update(self.codec.encode_history(history, task, screen, self.history))
+        return out
+
+    def __call__(self, sample: dict) -> dict:
+        """A StepSamples sample -> inputs + targets (+ what evaluation needs to score)."""
+        image = sample["image"]
+        screen = tuple(sample.get("screen") or (image.shape[1], image.shape[0]))
+        out = self.inputs(image, sample["task"], sample["history"])
+        targets = self.codec.encode_action(sample["action"], sample["task"], screen)
+        out.update({f"t_{k}": np.int64(v) for k, v in targets.items()})
+        action = sample["action"]
+        # The true pixel, not its bin: click accuracy is judged on the screen.
+        out["t_x"] = np.int64(-1 if action.x is None else action.x)
+        out["t_y"] = np.int64(-1 if action.y is None else action.y)
+        out["screen"] = np.asarray(screen, np.int64)
+        return out
+
+
+def collate(features: list[dict]):
+    """Feature dicts -> one dict of stacked torch tensors."""
+    import torch
+
+    return {k: torch.from_numpy(np.stack([f[k] for f in features])) for k in features[0]}

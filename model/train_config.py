@@ -1,0 +1,181 @@
+"""The training config: a dataclass, a JSON file, flags. Flags override the file, the file
+overrides the defaults, and the resolved config is saved in the run directory.
+
+No torch here: ``screenpilot --help`` builds these flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from .errors import TrainConfigError
+
+
+@dataclass
+class TrainConfig:
+    data: list[str] = field(default_factory=list)  # dataset directories
+    out: str = ""  # the run directory: config, checkpoints, logs, final model
+    steps: int = 2000
+    batch_size: int = 32  # global: split across data-parallel ranks
+    lr: float = 2e-3  # small from-scratch transformers take a high peak rate
+    min_lr_ratio: float = 0.05  # cosine decays to lr * this
+    warmup_steps: int = 100
+    weight_decay: float = 0.05
+    grad_clip: float = 1.0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # auto: bf16 autocast on CUDA, fp32 on CPU (bf16 on CPU is an option: see BENCHMARKS.md)
+    precision: str = "auto"
+    compile: bool = False  # torch.compile the model (worth it on CUDA for long runs)
+    num_workers: int = 2  # DataLoader workers when samples are not preloaded
+    # CPU threads per process (0: torch's default, one per core). On a CPU shared with other
+    # busy processes 1 can be several times faster: OpenMP threads wait on each other.
+    threads: int = 0
+    # Decode and preprocess every sample once into memory when they fit in this many GiB:
+    # video decoding then costs nothing per step, which on 2 cores is most of the win.
+    preload_max_gib: float = 4.0
+    val_fraction: float = 0.1  # of episodes, held out whole (never their steps alone)
+    val_every: int = 250
+    val_max_samples: int = 1024
+    click_tolerance: int = 4  # pixels (each axis) a click may miss its target by
+    checkpoint_every: int = 500
+    log_every: int = 10
+    seed: int = 0
+    tensorboard: bool = True
+    model: dict = field(default_factory=dict)  # VLAConfig fields, e.g. {"hidden_size": 64}
+
+    def validate(self) -> None:
+        if not self.data:
+            raise TrainConfigError("no data: pass --data DIR[,DIR...]")
+        if not self.out:
+            raise TrainConfigError("no run directory: pass --out RUN")
+        for name in ("steps", "batch_size", "val_every", "checkpoint_every", "log_every"):
+            if getattr(self, name) <= 0:
+                raise TrainConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise TrainConfigError(f"lr must be positive, got {self.lr}")
+        if not 0 <= self.val_fraction < 1:
+            raise TrainConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise TrainConfigError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
+        for path in self.data:
+            if not Path(path).is_dir():
+                raise TrainConfigError(f"{path}: no such dataset directory")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def load_config_file(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise TrainConfigError(f"{path}: no such config file") from None
+    except json.JSONDecodeError as e:
+        raise TrainConfigError(f"{path}: not JSON ({e.msg} at line {e.lineno})") from None
+    if not isinstance(values, dict):
+        raise TrainConfigError(f"{path}: expected a JSON object of config fields")
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TrainConfigError(f"{path}: unknown config field(s) {', '.join(unknown)}")
+    return values
+
+
+# ---- flags --------------------------------------------------------------------------------
+_FLAG_HELP = {
+    "data": "dataset directories, comma-separated",
+    "out": "run directory (config, checkpoints, TensorBoard logs, final model)",
+    "steps": "optimizer steps",
+    "batch_size": "global batch size (split across processes)",
+    "lr": "peak learning rate",
+    "device": "auto, cpu, cuda or cuda:N",
+    "precision": "auto (bf16 autocast on CUDA), bf16 or fp32",
+    "compile": "torch.compile the model",
+    "num_workers": "DataLoader workers when samples are not preloaded",
+    "val_every": "evaluate on held-out episodes every N steps",
+    "checkpoint_every": "save a checkpoint every N steps",
+    "seed": "seed of initialisation and data order",
+}
+_DIRECT_FLAGS = ("steps", "batch_size", "lr", "device", "precision", "num_workers",
+                 "val_every", "checkpoint_every", "seed")  # fmt: skip
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `screenpilot train` and `python -m model.train` (one definition)."""
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    defaults = TrainConfig()
+    parser.add_argument("--data", metavar="DIR[,DIR...]", help=_FLAG_HELP["data"])
+    parser.add_argument("--out", metavar="RUN", help=_FLAG_HELP["out"])
+    for name in _DIRECT_FLAGS:
+        kind = {"int": int, "float": float, "str": str}[types[name]]
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=None,
+            metavar=name.upper(),
+            help=f"{_FLAG_HELP[name]} (default {getattr(defaults, name)})",
+        )
+    parser.add_argument("--compile", action="store_true", default=None, help=_FLAG_HELP["compile"])
+    parser.add_argument("--config", metavar="FILE", help="JSON file of config fields")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="any other config field, e.g. --set warmup_steps=50 --set model.hidden_size=64 "
+        "(values are JSON, else strings)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """defaults < the run's saved config (--resume) < --config FILE < --set < flags."""
+    values: dict = {}
+    if getattr(args, "resume", False) and args.out:
+        saved = Path(args.out) / "train_config.json"
+        if not saved.exists():
+            raise TrainConfigError(f"{args.out}: nothing to resume (no train_config.json)")
+        values.update(load_config_file(saved))
+    if args.config:
+        values.update(load_config_file(args.config))
+    known = {f.name for f in fields(TrainConfig)}
+    for item in args.set:
+        name, eq, text = item.partition("=")
+        if not eq:
+            raise TrainConfigError(f"--set needs FIELD=VALUE, got {item!r}")
+        if name.startswith("model."):
+            values.setdefault("model", {})
+            values["model"] = {**values["model"], name[len("model.") :]: _parse_value(text)}
+        elif name in known:
+            values[name] = _parse_value(text)
+        else:
+            raise TrainConfigError(f"--set: unknown config field {name!r}")
+    if args.data:
+        values["data"] = [p for p in args.data.split(",") if p]
+    if args.out:
+        values["out"] = args.out
+    for name in (*_DIRECT_FLAGS, "compile"):
+        value = getattr(args, name, None)
+        if value is not None:
+            values[name] = value
+    if isinstance(values.get("data"), str):
+        values["data"] = [p for p in values["data"].split(",") if p]
+    try:
+        config = TrainConfig(**values)
+    except TypeError as e:
+        raise TrainConfigError(f"bad config: {e}") from None
+    config.validate()
+    return config
