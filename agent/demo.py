@@ -35,8 +35,8 @@ class DemoRecipe:
 
 
 # Sized for 20 minutes on 2 cores, set-up included: training gets about half of it
-# (1,200 steps at ~70 samples/s). BENCHMARKS.md has what each stage took.
-FULL = DemoRecipe(episodes_per_task=300, train_steps=1200, eval_episodes=50)
+# (1,000 steps at ~70 samples/s). BENCHMARKS.md has what each stage took.
+FULL = DemoRecipe(episodes_per_task=250, train_steps=1000, eval_episodes=50)
 QUICK = DemoRecipe(episodes_per_task=40, train_steps=150, eval_episodes=10)
 
 
