@@ -31,13 +31,16 @@ class DemoRecipe:
     episodes_per_task: int  # expert demonstrations of each task (training seeds 0..N-1)
     train_steps: int
     eval_episodes: int  # per task, on seeds from 1,000,000 up
+    # The random and expert baselines are a frame of reference; fewer episodes keep the
+    # demo inside its 20 minutes (the random agent plays every episode to the step limit).
+    baseline_episodes: int = 20
     batch_size: int = 32
 
 
 # Sized for 20 minutes on 2 cores, set-up included: training gets about half of it
 # (1,000 steps at ~70 samples/s). BENCHMARKS.md has what each stage took.
 FULL = DemoRecipe(episodes_per_task=250, train_steps=1000, eval_episodes=50)
-QUICK = DemoRecipe(episodes_per_task=40, train_steps=150, eval_episodes=10)
+QUICK = DemoRecipe(episodes_per_task=40, train_steps=150, eval_episodes=10, baseline_episodes=10)
 
 
 def register(subparsers) -> None:
@@ -98,11 +101,11 @@ def run_demo(out: Path, tasks: list[str], recipe: DemoRecipe, *, workers: int = 
     results = {}
     for name, spec in (
         ("model", EvalSpec(tasks, recipe.eval_episodes, workers=workers, model=str(run))),
-        ("random", EvalSpec(tasks, recipe.eval_episodes, workers=workers, agent="random")),
-        ("expert", EvalSpec(tasks, recipe.eval_episodes, workers=workers, agent="expert")),
+        ("random", EvalSpec(tasks, recipe.baseline_episodes, workers=workers, agent="random")),
+        ("expert", EvalSpec(tasks, recipe.baseline_episodes, workers=workers, agent="expert")),
     ):
         start = time.perf_counter()
-        print(f"3/4 evaluating the {name} agent on {recipe.eval_episodes} unseen seeds a task")
+        print(f"3/4 evaluating the {name} agent on {spec.episodes} unseen seeds a task")
         results[name] = evaluate(spec, out / f"eval_{name}")
         timings[f"eval_{name}_s"] = time.perf_counter() - start
 
