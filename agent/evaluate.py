@@ -70,13 +70,13 @@ def training_seeds(model_run: str) -> dict[str, set[int]] | None:
     None when the run does not say or its data is gone."""
     from dataset.errors import DatasetError
     from dataset.format import read_episode_lines, read_info
+    from model.checkpoint import resolve_model_dir
 
-    config_path = _train_config_path(model_run)
-    if config_path is None:
+    # The trainer saves its resolved config beside every model and checkpoint it writes.
+    config_path = resolve_model_dir(model_run) / "train_config.json"
+    if not config_path.exists():
         return None
-    config = json.loads(config_path.read_text())
-    data = config.get("data") or []
-    paths = data.split(",") if isinstance(data, str) else list(data)
+    paths = json.loads(config_path.read_text()).get("data") or []
     seen: dict[str, set[int]] = {}
     for p in paths:
         try:
@@ -88,15 +88,6 @@ def training_seeds(model_run: str) -> dict[str, set[int]] | None:
             if env_name is not None and seed is not None:
                 seen.setdefault(env_name, set()).add(int(seed))
     return seen
-
-
-def _train_config_path(model_run: str) -> Path | None:
-    run = Path(model_run)
-    for candidate in (run, *run.parents[:2]):
-        for name in ("train_config.json", "config.train.json", "training_config.json"):
-            if (candidate / name).exists():
-                return candidate / name
-    return None
 
 
 def check_seed_overlap(spec: EvalSpec, warn=print) -> None:

@@ -219,7 +219,7 @@ def next_episode_index(root: Path) -> int:
 
 
 def step_row(i: int, action: Action) -> dict:
-    return {"step": i, **{k: v for k, v in action.to_dict().items()}}
+    return {"step": i, **action.to_dict()}
 
 
 def action_from_row(row: dict) -> Action:
