@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
-APT_PACKAGES := chromium chromium-driver xvfb xdotool x11-utils fonts-dejavu-core
+APT_PACKAGES := chromium chromium-headless-shell chromium-driver xvfb xdotool x11-utils fonts-dejavu-core
 STAMP := $(VENV)/.installed
 
 .PHONY: setup system-packages test test-fast lint demo demo-quick clean

@@ -4,10 +4,11 @@
         every scripted expert's success rate over seeds 0..N-1 (a markdown table)
     python bench/env_bench.py check-env --workers 2
         gymnasium's check_env on every registered env (a list of the ones that fail)
-    python bench/env_bench.py speed [--episodes 40] [--tasks click-test,click-button]
-        BrowserEnv reset+step throughput and screenshot latency, side by side with
-        miniwob's own Selenium env on the same tasks and random actions, then the
-        throughput with 1, 2 and 4 workers, and memory over many episodes.
+    python bench/env_bench.py speed [--episodes 40] [--steps 3] [--tasks click-test,...]
+        reset and step times and screenshot latency of BrowserEnv (frame control, and
+        with Playwright's screenshots), side by side with miniwob's own Selenium env on
+        the same tasks and the same random actions; then throughput with 1, 2 and 4
+        workers, and memory over many episodes.
 
 Results are printed as markdown, ready for BENCHMARKS.md.
 """
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
+import string
 import sys
 import time
 from pathlib import Path
@@ -69,87 +72,171 @@ def _rss_mb(pids) -> float:
     return total / 1024
 
 
-def _time_ours(task: str, episodes: int, steps: int) -> dict:
-    from env.browser_env import BrowserEnv
+# ---- speed: the same random actions through every env ------------------------------
 
-    env = BrowserEnv(task, max_steps=steps + 1)
-    env.reset(seed=0)  # launch outside the timing
-    shots = []
-    start = time.perf_counter()
+SHARED_KEYS = ("Enter", "Backspace", "Tab", "ArrowUp", "ArrowDown")  # keys both envs know
+
+
+def random_actions(seed: int, count: int, width: int = 160, height: int = 210):
+    """The random actions every env gets, the same for the same seed: 60% clicks anywhere
+    in the task area, 20% a typed word of 1-8 letters, 20% a key press."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        roll = rng.random()
+        if roll < 0.6:
+            yield ("click", rng.randrange(width), rng.randrange(height))
+        elif roll < 0.8:
+            letters = rng.choices(string.ascii_lowercase, k=rng.randint(1, 8))
+            yield ("type", "".join(letters))
+        else:
+            yield ("key", rng.choice(SHARED_KEYS))
+
+
+class _Ours:
+    """BrowserEnv; ``chromium`` picks the browser, and with it the screenshot source:
+    the headless shell under frame control, or Playwright's screenshots."""
+
+    def __init__(self, chromium: str | None = None):
+        self.chromium = chromium
+
+    def make(self, task: str):
+        from env.browser_env import BrowserEnv
+
+        previous = os.environ.get("SCREENPILOT_CHROMIUM")
+        if self.chromium:
+            os.environ["SCREENPILOT_CHROMIUM"] = self.chromium
+        try:
+            env = BrowserEnv(task, max_steps=1000)
+            env.reset(seed=0)  # launch the browser now, outside the timing
+        finally:
+            if previous is None:
+                os.environ.pop("SCREENPILOT_CHROMIUM", None)
+            else:
+                os.environ["SCREENPILOT_CHROMIUM"] = previous
+        return env
+
+    def action(self, env, shared):
+        from dataset.actions import Action
+
+        kind, *args = shared
+        if kind == "click":
+            return Action(type="click", x=args[0], y=args[1])
+        if kind == "type":
+            return Action(type="type", text=args[0])
+        return Action(type="key", key=args[0])
+
+    def screenshot(self, env):
+        env.unwrapped._observe()
+
+
+class _MiniWoB:
+    """miniwob's own gymnasium env: Selenium and Debian's chromedriver."""
+
+    def make(self, task: str):
+        import gymnasium as gym
+        import miniwob
+
+        os.environ.setdefault("MINIWOB_CHROME_BINARY", "/usr/bin/chromium")
+        os.environ.setdefault("MINIWOB_CHROMEDRIVER", "/usr/bin/chromedriver")
+        gym.register_envs(miniwob)
+        env = gym.make(f"miniwob/{task.split('.', 1)[1]}-v1")
+        env.reset(seed=0)
+        return env
+
+    def action(self, env, shared):
+        import numpy as np
+        from miniwob.action import ActionTypes
+
+        unwrapped = env.unwrapped
+        kind, *args = shared
+        if kind == "click":
+            coords = np.array(args, dtype=np.float32)
+            return unwrapped.create_action(ActionTypes.CLICK_COORDS, coords=coords)
+        if kind == "type":
+            return unwrapped.create_action(ActionTypes.TYPE_TEXT, text=args[0])
+        keys = unwrapped.action_space_config.allowed_keys
+        return unwrapped.create_action(ActionTypes.PRESS_KEY, key=keys.index(f"<{args[0]}>"))
+
+    def screenshot(self, env):
+        env.unwrapped.instance.driver.get_screenshot_as_png()
+
+
+def _time_env(kind, task: str, episodes: int, steps: int) -> dict:
+    """Mean ms of a reset and of a step over ``episodes`` episodes of ``steps`` shared
+    random actions each, and the median ms of one screenshot."""
+    env = kind.make(task)
+    resets, step_times = [], []
     for seed in range(episodes):
+        start = time.perf_counter()
         env.reset(seed=seed)
-        env.action_space.seed(seed)
-        for _ in range(steps):
-            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        resets.append(time.perf_counter() - start)
+        for shared in random_actions(seed, steps):
+            action = kind.action(env, shared)
+            start = time.perf_counter()
+            _, _, terminated, truncated, _ = env.step(action)
+            step_times.append(time.perf_counter() - start)
             if terminated or truncated:
                 break
-    cycle = (time.perf_counter() - start) / episodes
-    for _ in range(20):
-        t = time.perf_counter()
-        env._observe()
-        shots.append(time.perf_counter() - t)
-    env.close()
-    return {"cycle_ms": 1000 * cycle, "shot_ms": 1000 * sorted(shots)[len(shots) // 2]}
-
-
-def _time_miniwob(task: str, episodes: int, steps: int) -> dict:
-    import gymnasium as gym
-    import miniwob
-
-    os.environ.setdefault("MINIWOB_CHROME_BINARY", "/usr/bin/chromium")
-    os.environ.setdefault("MINIWOB_CHROMEDRIVER", "/usr/bin/chromedriver")
-    gym.register_envs(miniwob)
-    env = gym.make(f"miniwob/{task.split('.', 1)[1]}-v1")
-    env.reset(seed=0)
-    start = time.perf_counter()
-    for seed in range(episodes):
-        env.reset(seed=seed)
-        env.action_space.seed(seed)
-        for _ in range(steps):
-            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-            if terminated or truncated:
-                break
-    cycle = (time.perf_counter() - start) / episodes
-    driver = env.unwrapped.instance.driver
     shots = []
     for _ in range(20):
-        t = time.perf_counter()
-        driver.get_screenshot_as_png()
-        shots.append(time.perf_counter() - t)
+        start = time.perf_counter()
+        kind.screenshot(env)
+        shots.append(time.perf_counter() - start)
     env.close()
-    return {"cycle_ms": 1000 * cycle, "shot_ms": 1000 * sorted(shots)[len(shots) // 2]}
+    reset_ms = 1000 * sum(resets) / len(resets)
+    step_ms = 1000 * sum(step_times) / len(step_times)
+    return {
+        "reset_ms": reset_ms,
+        "step_ms": step_ms,
+        "cycle_ms": reset_ms + step_ms,
+        "shot_ms": 1000 * sorted(shots)[len(shots) // 2],
+    }
 
 
 def bench_speed(args) -> None:
     tasks = [f"miniwob.{t}" for t in args.tasks.split(",")]
+    kinds = {
+        "BrowserEnv": _Ours(),
+        "BrowserEnv, Playwright screenshots": _Ours(chromium="/usr/bin/chromium"),
+        "miniwob env": _MiniWoB(),
+    }
     print(
-        f"Reset + {args.steps} random step(s) per episode, {args.episodes} episodes, one browser each.\n"
+        f"{args.episodes} episodes a task, each a reset and up to {args.steps} random actions "
+        "(the same for every env: clicks, typed words, keys), one browser each. "
+        "Mean ms of a reset, of a step, and their sum; median ms of one screenshot.\n"
     )
     print(
-        "| task | BrowserEnv ms/episode | miniwob env ms/episode | speed-up | screenshot ms (ours / miniwob's driver) |"
+        "| task | env | reset ms | step ms | reset+step ms | reset+step/s "
+        "| speed-up vs miniwob env | screenshot ms |"
     )
-    print("| --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for task in tasks:
-        ours = _time_ours(task, args.episodes, args.steps)
-        theirs = _time_miniwob(task, args.episodes, args.steps)
-        print(
-            f"| {task} | {ours['cycle_ms']:.1f} | {theirs['cycle_ms']:.1f} | "
-            f"{theirs['cycle_ms'] / ours['cycle_ms']:.1f}x | {ours['shot_ms']:.1f} / {theirs['shot_ms']:.1f} |"
-        )
+        rows = {
+            name: _time_env(kind, task, args.episodes, args.steps) for name, kind in kinds.items()
+        }
+        theirs = rows["miniwob env"]["cycle_ms"]
+        for name, row in rows.items():
+            print(
+                f"| {task} | {name} | {row['reset_ms']:.1f} | {row['step_ms']:.1f} | "
+                f"{row['cycle_ms']:.1f} | {1000 / row['cycle_ms']:.1f} | "
+                f"{theirs / row['cycle_ms']:.1f}x | {row['shot_ms']:.1f} |"
+            )
 
-    print(
-        f"\nRandom policy, {args.parallel_episodes} episodes of {tasks[0]} (step limit 12), by workers:\n"
-    )
-    print("| workers | episodes/s | steps/s | wall s |")
-    print("| --- | --- | --- | --- |")
-    for workers in (1, 2, 4):
-        start = time.perf_counter()
-        results = run_episodes(
-            [tasks[0]], range(args.parallel_episodes), workers=workers, policy="random"
+    if args.parallel_episodes:
+        print(
+            f"\nRandom policy (action_space samples), {args.parallel_episodes} episodes of "
+            f"{tasks[0]} (step limit 12), by workers:\n"
         )
-        wall = time.perf_counter() - start
-        steps = sum(r.steps for r in results)
-        print(f"| {workers} | {len(results) / wall:.1f} | {steps / wall:.1f} | {wall:.1f} |")
+        print("| workers | episodes/s | steps/s | wall s |")
+        print("| --- | --- | --- | --- |")
+        for workers in (1, 2, 4):
+            start = time.perf_counter()
+            results = run_episodes(
+                [tasks[0]], range(args.parallel_episodes), workers=workers, policy="random"
+            )
+            wall = time.perf_counter() - start
+            steps = sum(r.steps for r in results)
+            print(f"| {workers} | {len(results) / wall:.1f} | {steps / wall:.1f} | {wall:.1f} |")
 
     if args.memory_episodes:
         from env.browser import descendant_pids
@@ -228,7 +315,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("speed", help="throughput vs miniwob's own env, workers, memory")
     p.add_argument("--tasks", default="click-test,click-button,enter-text")
     p.add_argument("--episodes", type=int, default=40)
-    p.add_argument("--steps", type=int, default=1, help="random steps after each reset")
+    p.add_argument("--steps", type=int, default=3, help="random steps after each reset")
     p.add_argument("--parallel-episodes", type=int, default=60)
     p.add_argument("--memory-episodes", type=int, default=500)
     p.set_defaults(func=bench_speed)

@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from dataset.actions import Action
-from dataset.errors import ActionError, UserError
+from dataset.errors import ActionError
 
 from . import execute, spaces
 from .browser import BrowserCrashedError, BrowserSession
@@ -105,10 +105,14 @@ class BrowserEnv(gym.Env):
         self._steps += 1
         error = browser_error = None
         parsed = None
+        session = self._session
+        popups_closed = getattr(session.frames, "popups_closed", 0)
         try:
             parsed = to_action(action)
             execute.check_on_screen(parsed, *self.task.viewport)
-            execute.perform(self.page, parsed, self._pointer, self.wait_ms)
+            execute.perform(
+                self.page, session.frames, session.mouse, parsed, self._pointer, self.wait_ms
+            )
         except ActionError as e:
             error = str(e)
         except Exception as e:  # Playwright's errors, from a timeout to a dead browser
@@ -134,6 +138,8 @@ class BrowserEnv(gym.Env):
                 if self._session.alive:
                     raise
                 browser_error = f"browser died: {_first_line(e)}"
+        if error is None and getattr(session.frames, "popups_closed", 0) > popups_closed:
+            error = "the action opened a popup the sandbox cannot draw; it was closed (Escape)"
         if browser_error is not None:
             # Nothing more can happen in this episode; reset() brings a new browser.
             obs = {"screenshot": self._last_screenshot.copy(), "task": self._task_text}
@@ -172,6 +178,7 @@ class BrowserEnv(gym.Env):
             self._session.close()
         self._session = BrowserSession(
             viewport=self.task.window_size or self.task.viewport,
+            screen_size=self.task.viewport,
             headless=self.headless,
             allowed_hosts=frozenset(self.task.allowed_hosts),
         )
@@ -180,17 +187,12 @@ class BrowserEnv(gym.Env):
 
     def _start_episode(self, options: dict) -> str:
         page = self.page
-        execute.release_all(page, self._pointer)
-        page.mouse.move(*PARK_POINT)
+        execute.release_all(self._session.mouse, self._pointer)
+        self._session.mouse.move(*PARK_POINT)
         return self.task.setup(page, self._seed, options)
 
     def _observe(self) -> dict:
-        width, height = self.task.viewport
-        clip = None
-        if self.task.window_size and tuple(self.task.window_size) != (width, height):
-            clip = {"x": 0, "y": 0, "width": width, "height": height}
-        png = self.page.screenshot(type="png", clip=clip)
-        self._last_screenshot = decode_png(png)
+        self._last_screenshot = self._session.frames.capture(*self.task.viewport)
         return {"screenshot": self._last_screenshot.copy(), "task": self._task_text}
 
     def _info(self, result: TaskResult, error: str | None) -> dict:
@@ -223,12 +225,3 @@ def to_action(action) -> Action:
 
 def _first_line(error: Exception) -> str:
     return (str(error).splitlines() or [type(error).__name__])[0]
-
-
-def decode_png(png: bytes) -> np.ndarray:
-    import cv2  # imported here: only stepping an env needs it
-
-    bgr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise UserError("the browser returned a screenshot that is not a PNG")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

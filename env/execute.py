@@ -9,8 +9,6 @@ from dataset.actions import Action, combo_to_playwright
 from dataset.errors import ActionError
 
 DRAG_STEPS = 8  # intermediate mousemoves, so drag handlers (jQuery UI) see a real drag
-# A wheel event scrolls asynchronously; two frames later the page shows where it ended.
-_TWO_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 class PointerState:
@@ -29,9 +27,11 @@ def check_on_screen(action: Action, width: int, height: int) -> None:
             raise ActionError(f"{action.type} at ({x}, {y}) is outside the {width}x{height} screen")
 
 
-def perform(page, action: Action, pointer: PointerState, wait_ms: int) -> None:
-    """Raises ActionError for what cannot run; Playwright errors pass through."""
-    mouse, keyboard = page.mouse, page.keyboard
+def perform(page, frames, mouse, action: Action, pointer: PointerState, wait_ms: int) -> None:
+    """Raises ActionError for what cannot run; Playwright errors pass through. ``mouse``
+    is ``page.mouse`` or a mouse with its interface (env/mouse.py); ``frames`` is where
+    the screenshots come from (env/frames.py)."""
+    keyboard = page.keyboard
     kind = action.type
     if kind == "click":
         mouse.click(action.x, action.y)
@@ -57,11 +57,13 @@ def perform(page, action: Action, pointer: PointerState, wait_ms: int) -> None:
     elif kind == "scroll":
         mouse.move(action.x, action.y)
         mouse.wheel(action.dx, action.dy)
-        page.evaluate(_TWO_FRAMES_JS)
+        frames.settle()
     elif kind == "type":
-        keyboard.type(action.text)
+        with frames.acting():
+            keyboard.type(action.text)
     elif kind == "key":
-        keyboard.press(combo_to_playwright(action.key))
+        with frames.acting():
+            keyboard.press(combo_to_playwright(action.key))
     elif kind == "wait":
         time.sleep(wait_ms / 1000)
     elif kind == "done":
@@ -70,7 +72,7 @@ def perform(page, action: Action, pointer: PointerState, wait_ms: int) -> None:
         raise ActionError(f"no executor for action type {kind!r}")
 
 
-def release_all(page, pointer: PointerState) -> None:
+def release_all(mouse, pointer: PointerState) -> None:
     for button in sorted(pointer.held):
-        page.mouse.up(button=button)
+        mouse.up(button=button)
     pointer.held.clear()

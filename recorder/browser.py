@@ -148,7 +148,8 @@ def record_browser(
 ) -> list[BrowserEpisode]:
     from dataset.format import EpisodeWriter
     from dataset.reader import open_dataset
-    from env.browser_env import BrowserEnv, decode_png
+    from env.browser_env import BrowserEnv
+    from env.frames import decode_png
 
     if not os.environ.get("DISPLAY"):
         raise UserError("record browser opens a window: it needs an X display ($DISPLAY)")

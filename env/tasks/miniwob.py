@@ -10,6 +10,8 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
+from ..browser import evaluate
+from ..cdp import CDPError, JavaScriptError
 from .base import Task, TaskResult
 
 SUITE = "miniwob"
@@ -117,7 +119,11 @@ NONDETERMINISTIC = frozenset(
     ]
 )
 
-_START_EPISODE_JS = """([seed, maxTime]) => {
+# Returns the task text; null while the task is still setting itself up; false when the
+# page is not a MiniWoB++ page that has loaded (an action left it, or is reloading it).
+_START_EPISODE_JS = """([seed, maxTime, url]) => {
+  if (location.href !== url || typeof core === 'undefined' || document.readyState !== 'complete')
+    return false;
   core.endEpisode(0);                       // a no-op unless an episode is running
   if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
   window.getSelection && window.getSelection().removeAllRanges();
@@ -125,9 +131,8 @@ _START_EPISODE_JS = """([seed, maxTime]) => {
   core.setDataMode("train");
   core.EPISODE_MAX_TIME = maxTime;
   core.startEpisodeReal();
-  return WOB_TASK_READY;
+  return WOB_TASK_READY ? core.getUtterance() : null;
 }"""
-_PAGE_READY_JS = "() => typeof core !== 'undefined' && document.readyState === 'complete'"
 _RESULT_JS = "() => [WOB_DONE_GLOBAL, WOB_RAW_REWARD_GLOBAL, WOB_REWARD_GLOBAL, WOB_REWARD_REASON]"
 
 
@@ -171,22 +176,24 @@ class MiniWoBTask(Task):
             try:
                 # An action may have reloaded the page (F5) or left it, and the reload
                 # may still be under way: then load the page afresh and start again.
-                if attempt or self.reload_every_episode or not self._page_ready(page):
+                if attempt or self.reload_every_episode:
                     page.goto(self.url, wait_until="load")
-                ready = page.evaluate(_START_EPISODE_JS, [int(seed), EPISODE_MAX_TIME_MS])
-                if not ready:
+                start = [int(seed), EPISODE_MAX_TIME_MS, self.url]
+                utterance = evaluate(page, _START_EPISODE_JS, start)
+                if utterance is False:
+                    page.goto(self.url, wait_until="load")
+                    utterance = evaluate(page, _START_EPISODE_JS, start)
+                if utterance is None:
                     page.wait_for_function("() => WOB_TASK_READY", timeout=READY_TIMEOUT_MS)
-                return _utterance_text(page.evaluate("() => core.getUtterance()"))
-            except PlaywrightError:
+                    utterance = evaluate(page, "() => core.getUtterance()")
+                return _utterance_text(utterance)
+            except (PlaywrightError, CDPError, JavaScriptError):
                 if attempt or page.is_closed():
                     raise
         raise AssertionError("unreachable")
 
-    def _page_ready(self, page) -> bool:
-        return page.url == self.url and page.evaluate(_PAGE_READY_JS)
-
     def validate(self, page) -> TaskResult:
-        done, raw, scaled, reason = page.evaluate(_RESULT_JS)
+        done, raw, scaled, reason = evaluate(page, _RESULT_JS)
         return TaskResult(bool(done), float(raw or 0.0), float(scaled or 0.0), reason)
 
 

@@ -1,0 +1,201 @@
+"""Where a BrowserEnv's screenshots come from. Two sources, one interface:
+
+``capture(width, height)`` returns the top-left ``width x height`` of the page as RGB;
+``settle()`` lets the next frames happen (a scroll lands on them); ``acting()`` wraps
+input that goes through Playwright; ``close()`` stops what the source started.
+
+- ``ScreenshotFrames``: Playwright's ``page.screenshot``. Works with any Chromium, headed
+  or not, but a screenshot waits for the display's next two frames: ~33 ms at 60 Hz.
+- ``PumpedFrames``: the headless shell under BeginFrame control
+  (``--enable-begin-frame-control``), where the page draws a frame only when we ask. A
+  thread of ours asks 60 times a second, so the page runs as on a 60 Hz display
+  (``requestAnimationFrame``, CSS animations); input is followed by the frames that
+  process it (the browser acknowledges a mouse move or a wheel only after a frame has);
+  and a screenshot comes from a frame drawn on the spot instead of waiting for the
+  display's: ~4 ms instead of ~33 (bench/env_bench.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import threading
+
+import numpy as np
+
+from dataset.errors import UserError
+
+from .cdp import CDPConnection
+
+FRAME_INTERVAL_S = 1 / 60
+CAPTURE_TIMEOUT_S = 10.0
+MAX_FRAMES_PER_INPUT = 100
+MAX_FRAMES_PER_SCREENSHOT = 10
+# A frame takes milliseconds; one that has not come after this long is held up by a page
+# popup our frames cannot draw (env/frame_control_page.js keeps the known ones shut).
+POPUP_TIMEOUT_S = 3.0
+_ESCAPE = {"key": "Escape", "code": "Escape", "windowsVirtualKeyCode": 27}
+_SCREENSHOT = {"screenshot": {"format": "png", "optimizeForSpeed": True}}
+
+
+def decode_png(png: bytes) -> np.ndarray:
+    import cv2  # imported here: only stepping an env needs it
+
+    bgr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise UserError("the browser returned a screenshot that is not a PNG")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+class ScreenshotFrames:
+    def __init__(self, page, window_size: tuple[int, int]):
+        self._page = page
+        self._window_size = tuple(window_size)
+
+    def capture(self, width: int, height: int) -> np.ndarray:
+        clip = None
+        if (width, height) != self._window_size:
+            clip = {"x": 0, "y": 0, "width": width, "height": height}
+        return decode_png(self._page.screenshot(type="png", clip=clip))
+
+    def acting(self):
+        return contextlib.nullcontext()
+
+    def settle(self, frames: int = 2) -> None:
+        """Wait for the page's next frames: what reacts on them (a scroll) has ended."""
+        self._page.evaluate(
+            "n => new Promise(done => { const next = k => k ? requestAnimationFrame("
+            "() => next(k - 1)) : done(); next(n); })",
+            frames,
+        )
+
+    def close(self) -> None:
+        pass
+
+
+class PumpedFrames:
+    """Owns one page's frames under BeginFrame control, over a DevTools connection of its
+    own (Playwright's is blocked while one of its actions waits for a frame). A daemon
+    thread draws a frame every 1/60 s; ``capture`` and ``dispatch`` draw theirs at once.
+    One lock keeps the connection's commands one at a time."""
+
+    def __init__(
+        self, websocket_url: str, window_size: tuple[int, int], screen_size: tuple[int, int]
+    ):
+        self._cdp = CDPConnection(websocket_url)
+        if tuple(screen_size) != tuple(window_size):
+            # The page lays out in the whole window but draws only the part screenshots
+            # show (the page does not see this): a smaller frame to draw and encode.
+            width, height = window_size
+            self._cdp.send(
+                "Emulation.setDeviceMetricsOverride",
+                {
+                    "width": width,
+                    "height": height,
+                    "deviceScaleFactor": 1,
+                    "mobile": False,
+                    "viewport": {
+                        "x": 0,
+                        "y": 0,
+                        "width": screen_size[0],
+                        "height": screen_size[1],
+                        "scale": 1,
+                    },
+                },
+            )
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._playwright_acting = 0
+        self._stopping = False
+        self.error: Exception | None = None
+        self.popups_closed = 0  # how many times a stuck frame was freed with Escape
+        self._thread = threading.Thread(target=self._run, name="frame-pump", daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def capture(self, width: int, height: int) -> np.ndarray:
+        """A screenshot from a frame drawn now, so it shows everything done so far."""
+        with self._lock:
+            # Right after a navigation the first frame may have nothing to show yet (no
+            # screenshot in the answer); the next one does.
+            for _ in range(MAX_FRAMES_PER_SCREENSHOT):
+                data = self._frame(_SCREENSHOT).get("screenshotData")
+                if data:
+                    break
+            else:
+                raise RuntimeError("the browser drew no frame to capture")
+        image = decode_png(base64.b64decode(data))
+        return np.ascontiguousarray(image[:height, :width])
+
+    def dispatch(self, commands: list[tuple[str, dict]]) -> None:
+        """Input commands (``Input.dispatchMouseEvent``...), sent at once and followed by
+        frames until the browser has acknowledged every one: it acknowledges a mouse
+        move or a wheel only once a frame has processed it."""
+        with self._lock:
+            pending = {self._cdp.post(method, params) for method, params in commands}
+            for _ in range(MAX_FRAMES_PER_INPUT):
+                self._frame(answered=pending)
+                if not pending:
+                    return
+            raise RuntimeError(
+                f"the browser did not take the input after {MAX_FRAMES_PER_INPUT} frames"
+            )
+
+    def settle(self, frames: int = 2) -> None:
+        """Draw a few frames now: what reacts on the next frames (a scroll) has ended."""
+        with self._lock:
+            for _ in range(frames):
+                self._frame()
+
+    @contextlib.contextmanager
+    def acting(self):
+        """Around input that goes through Playwright (the keyboard): frames back to back
+        until it returns, since its events may wait for one."""
+        self._playwright_acting += 1
+        self._wake.set()
+        try:
+            yield
+        finally:
+            self._playwright_acting -= 1
+
+    def close(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=CAPTURE_TIMEOUT_S)
+        self._cdp.close()
+
+    def _frame(self, params: dict | None = None, answered: set[int] | None = None) -> dict:
+        """Draw one frame (the caller holds the lock). Answers to earlier commands that
+        arrive meanwhile are taken out of ``answered``. A frame stuck behind a popup is
+        freed once by pressing Escape, which closes it."""
+        frame_id = self._cdp.post("HeadlessExperimental.beginFrame", params)
+        escaped = False
+        while True:
+            try:
+                answer_id, result = self._cdp.receive(timeout_s=POPUP_TIMEOUT_S)
+            except TimeoutError:
+                if escaped:
+                    raise RuntimeError("the page has stopped drawing frames") from None
+                for kind in ("rawKeyDown", "keyUp"):
+                    self._cdp.post("Input.dispatchKeyEvent", {"type": kind, **_ESCAPE})
+                self.popups_closed += 1
+                escaped = True
+                continue
+            if answer_id == frame_id:
+                return result
+            if answered is not None:
+                answered.discard(answer_id)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                with self._lock:
+                    self._frame()
+                if not self._playwright_acting:
+                    self._wake.wait(FRAME_INTERVAL_S)
+                    self._wake.clear()
+        except Exception as e:  # the browser went away; the next capture reports it
+            self.error = e

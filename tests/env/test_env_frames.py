@@ -1,0 +1,110 @@
+"""The two screenshot sources of BrowserEnv (env/frames.py) against real browsers: the
+headless shell under frame control (the default headless) and Playwright's screenshots
+(any other Chromium), and the pickers that would stall frames under frame control."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dataset.actions import Action
+from env.browser_env import BrowserEnv
+from env.frames import PumpedFrames, ScreenshotFrames
+
+pytestmark = pytest.mark.integration
+PICKERS = (Path(__file__).parent / "pages" / "pickers.html").as_uri()
+
+
+@pytest.fixture(scope="module")
+def pickers():
+    e = BrowserEnv("web", viewport=(200, 300))
+    yield e
+    e.close()
+
+
+def _reset(e):
+    obs, _ = e.reset(options={"url": PICKERS, "task": "pick"})
+    return obs
+
+
+def _step(e, line: str):
+    start = time.monotonic()
+    obs, _, _, _, info = e.step(Action.from_text(line))
+    return obs, info, time.monotonic() - start
+
+
+def test_headless_runs_under_frame_control(pickers):
+    _reset(pickers)
+    assert isinstance(pickers._session.frames, PumpedFrames)
+
+
+def test_a_select_draws_its_list_in_the_page(pickers):
+    closed = _reset(pickers)["screenshot"]
+    opened, info, seconds = _step(pickers, "click 60 20")
+    assert info["last_action_error"] is None and seconds < 1.0
+    # The list opens below the box: rows 40..120 were empty and now show options.
+    opened = opened["screenshot"]
+    changed = np.abs(opened[40:120].astype(int) - closed[40:120]).sum(axis=2) > 0
+    assert changed.mean() > 0.05
+    _step(pickers, "key ArrowDown")
+    _step(pickers, "key Enter")
+    assert pickers.page.evaluate("() => document.getElementById('fruit').value") == "banana"
+    assert pickers._session.frames.popups_closed == 0
+
+
+@pytest.mark.parametrize("field", ["date", "time", "colour"])
+def test_other_pickers_stay_shut(pickers, field):
+    _reset(pickers)
+    box = pickers.page.evaluate(
+        f"() => {{ const r = document.getElementById('{field}').getBoundingClientRect();"
+        " return [Math.floor(r.right - 8), Math.floor(r.top + r.height / 2)]; }"
+    )
+    for line in (f"click {box[0]} {box[1]}", "key alt+ArrowDown", "key F4", "key space", "key Enter"):
+        _, info, seconds = _step(pickers, line)
+        assert info["last_action_error"] is None and seconds < 1.0, (field, line, info)
+    assert pickers._session.frames.popups_closed == 0
+
+
+def test_a_popup_nothing_keeps_shut_is_closed_and_reported(pickers):
+    _reset(pickers)
+    _, info, seconds = _step(pickers, "click 60 260")  # the native select's popup
+    assert "popup" in info["last_action_error"] and seconds < 10
+    assert pickers._session.frames.popups_closed == 1
+    _, info, seconds = _step(pickers, "click 60 20")  # and the page goes on drawing
+    assert info["last_action_error"] is None and seconds < 1.0
+
+
+def test_frames_keep_running_between_actions(tmp_path):
+    """The pump draws 60 frames a second, so requestAnimationFrame runs during a wait
+    the way it does in a browser on a display."""
+    page = tmp_path / "raf.html"
+    page.write_text(
+        "<script>window.FRAMES = 0; (function tick() { window.FRAMES++;"
+        " requestAnimationFrame(tick); })();</script>"
+    )
+    e = BrowserEnv("web", viewport=(100, 100), wait_ms=500)
+    try:
+        e.reset(options={"url": page.as_uri(), "task": "wait"})
+        before = e.page.evaluate("() => window.FRAMES")
+        e.step(Action(type="wait"))
+        assert 15 <= e.page.evaluate("() => window.FRAMES") - before <= 45  # ~30 at 60 Hz
+    finally:
+        e.close()
+
+
+def test_any_other_chromium_uses_playwright_screenshots(monkeypatch):
+    monkeypatch.setenv("SCREENPILOT_CHROMIUM", "/usr/bin/chromium")
+    e = BrowserEnv("miniwob.click-test")
+    try:
+        obs, _ = e.reset(seed=2)
+        assert isinstance(e._session.frames, ScreenshotFrames)
+        assert obs["screenshot"].shape == (210, 160, 3)
+        button = e.page.evaluate(
+            "() => { const r = document.querySelector('#subbtn').getBoundingClientRect();"
+            " return [Math.floor(r.left + r.width / 2), Math.floor(r.top + r.height / 2)]; }"
+        )
+        _, reward, terminated, _, _ = e.step(Action(type="click", x=button[0], y=button[1]))
+        assert (reward, terminated) == (1.0, True)
+    finally:
+        e.close()
