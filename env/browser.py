@@ -116,6 +116,8 @@ class BrowserSession:
     page: object = None
     frames: object = None  # env.frames.PumpedFrames or ScreenshotFrames
     mouse: object = None  # env.mouse.CDPMouse under frame control, else page.mouse
+    keyboard: object = None  # env.keyboard.CDPKeyboard under frame control, else page.keyboard
+    frame_control: bool = False  # the headless shell, its frames drawn by us (env/frames.py)
     _pids: set[int] = field(default_factory=set)
     _profile_dir: str | None = None
 
@@ -123,7 +125,7 @@ class BrowserSession:
         if not self.headless and not os.environ.get("DISPLAY"):
             raise UserError("headless=False needs an X display: set $DISPLAY")
         executable = find_chromium(self.headless)
-        pumped = self.headless and is_headless_shell(executable)
+        pumped = self.frame_control = self.headless and is_headless_shell(executable)
         playwright = _DRIVER.acquire()
         self._playwright = playwright
         before = set(_descendant_pids())
@@ -156,7 +158,7 @@ class BrowserSession:
             from .frames import ScreenshotFrames
 
             self.frames = ScreenshotFrames(self.page, self.viewport)
-            self.mouse = self.page.mouse
+            self.mouse, self.keyboard = self.page.mouse, self.page.keyboard
 
     def _launch_pumped(self, playwright, executable: str, context_options: dict) -> None:
         """The headless shell with a page under BeginFrame control. Such a page can only
@@ -164,6 +166,7 @@ class BrowserSession:
         in the browser's default context: hence a persistent context (that default
         context, in a throwaway profile)."""
         from .frames import PumpedFrames
+        from .keyboard import CDPKeyboard
         from .mouse import CDPMouse
 
         self._profile_dir = tempfile.mkdtemp(prefix="screenpilot-chromium-")
@@ -187,7 +190,16 @@ class BrowserSession:
         page_url = f"ws://127.0.0.1:{port}/devtools/page/{target['targetId']}"
         self.frames = PumpedFrames(page_url, self.viewport, self.screen_size or self.viewport)
         _SCRIPT_CONNECTIONS[self.page] = CDPConnection(page_url)
-        self.mouse = CDPMouse(self.frames)
+        self.mouse, self.keyboard = CDPMouse(self.frames), CDPKeyboard(self.frames)
+
+    def park_pointer(self, x: int, y: int) -> None:
+        """Move the pointer off the page before an episode starts. Under frame control
+        the move is not waited for: the episode's first screenshot draws the frame that
+        takes it (so nothing is hovered in it), which saves a frame per reset."""
+        if self.frame_control:
+            self.mouse.move(x, y, wait=False)
+        else:
+            self.mouse.move(x, y)
 
     @property
     def alive(self) -> bool:
@@ -198,6 +210,7 @@ class BrowserSession:
                 and self.page is not None
                 and not self.page.is_closed()
                 and getattr(self.frames, "alive", True)
+                and not getattr(_SCRIPT_CONNECTIONS.get(self.page), "lost", False)
             )
         except Exception:
             return False
@@ -234,7 +247,7 @@ class BrowserSession:
         if self._profile_dir:
             shutil.rmtree(self._profile_dir, ignore_errors=True)
         self._playwright = self._browser = self._context = self.page = None
-        self.frames = self.mouse = None
+        self.frames = self.mouse = self.keyboard = None
         self._pids, self._profile_dir = set(), None
 
 

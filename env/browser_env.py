@@ -110,9 +110,7 @@ class BrowserEnv(gym.Env):
         try:
             parsed = to_action(action)
             execute.check_on_screen(parsed, *self.task.viewport)
-            execute.perform(
-                self.page, session.frames, session.mouse, parsed, self._pointer, self.wait_ms
-            )
+            execute.perform(session, parsed, self._pointer, self.wait_ms)
         except ActionError as e:
             error = str(e)
         except Exception as e:  # Playwright's errors, from a timeout to a dead browser
@@ -188,8 +186,10 @@ class BrowserEnv(gym.Env):
     def _start_episode(self, options: dict) -> str:
         page = self.page
         execute.release_all(self._session.mouse, self._pointer)
-        self._session.mouse.move(*PARK_POINT)
-        return self.task.setup(page, self._seed, options)
+        text = self.task.setup(page, self._seed, options)
+        # After setup, which may load the page anew: the move lands on the new page.
+        self._session.park_pointer(*PARK_POINT)
+        return text
 
     def _observe(self) -> dict:
         self._last_screenshot = self._session.frames.capture(*self.task.viewport)

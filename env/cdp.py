@@ -31,6 +31,7 @@ class CDPConnection:
         )
         self._next_id = 0
         self._timeout_s = timeout_s
+        self.lost = False  # the connection broke: the browser (or its page) is gone
 
     def post(self, method: str, params: dict | None = None) -> int:
         """Send a command without waiting; its answer comes from ``receive``."""
@@ -39,6 +40,7 @@ class CDPConnection:
         try:
             self._ws.send(json.dumps(message))
         except (OSError, websocket.WebSocketException) as e:
+            self.lost = True
             raise CDPError(f"{method}: connection to the browser lost ({e})") from None
         return self._next_id
 
@@ -55,6 +57,7 @@ class CDPConnection:
                     raise CDPError("the browser stopped answering") from None
                 raise TimeoutError(f"no answer from the browser in {timeout_s} s") from None
             except (OSError, websocket.WebSocketException) as e:
+                self.lost = True
                 raise CDPError(f"connection to the browser lost ({e})") from None
             if "id" not in message:
                 continue

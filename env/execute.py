@@ -27,11 +27,11 @@ def check_on_screen(action: Action, width: int, height: int) -> None:
             raise ActionError(f"{action.type} at ({x}, {y}) is outside the {width}x{height} screen")
 
 
-def perform(page, frames, mouse, action: Action, pointer: PointerState, wait_ms: int) -> None:
-    """Raises ActionError for what cannot run; Playwright errors pass through. ``mouse``
-    is ``page.mouse`` or a mouse with its interface (env/mouse.py); ``frames`` is where
-    the screenshots come from (env/frames.py)."""
-    keyboard = page.keyboard
+def perform(session, action: Action, pointer: PointerState, wait_ms: int) -> None:
+    """Raises ActionError for what cannot run; Playwright errors pass through.
+    ``session`` (env/browser.py) holds the mouse and keyboard: Playwright's, or ones with
+    their interface (env/mouse.py, env/keyboard.py); and its ``frames`` (env/frames.py)."""
+    mouse, keyboard = session.mouse, session.keyboard
     kind = action.type
     if kind == "click":
         mouse.click(action.x, action.y)
@@ -57,13 +57,11 @@ def perform(page, frames, mouse, action: Action, pointer: PointerState, wait_ms:
     elif kind == "scroll":
         mouse.move(action.x, action.y)
         mouse.wheel(action.dx, action.dy)
-        frames.settle()
+        session.frames.settle()
     elif kind == "type":
-        with frames.acting():
-            keyboard.type(action.text)
+        keyboard.type(action.text)
     elif kind == "key":
-        with frames.acting():
-            keyboard.press(combo_to_playwright(action.key))
+        keyboard.press(combo_to_playwright(action.key))
     elif kind == "wait":
         time.sleep(wait_ms / 1000)
     elif kind == "done":

@@ -1,8 +1,8 @@
 """Where a BrowserEnv's screenshots come from. Two sources, one interface:
 
 ``capture(width, height)`` returns the top-left ``width x height`` of the page as RGB;
-``settle()`` lets the next frames happen (a scroll lands on them); ``acting()`` wraps
-input that goes through Playwright; ``close()`` stops what the source started.
+``settle()`` lets the next frames happen (a scroll lands on them); ``close()`` stops
+what the source started.
 
 - ``ScreenshotFrames``: Playwright's ``page.screenshot``. Works with any Chromium, headed
   or not, but a screenshot waits for the display's next two frames: ~33 ms at 60 Hz.
@@ -18,8 +18,8 @@ input that goes through Playwright; ``close()`` stops what the source started.
 from __future__ import annotations
 
 import base64
-import contextlib
 import threading
+import time
 
 import numpy as np
 
@@ -31,6 +31,9 @@ FRAME_INTERVAL_S = 1 / 60
 CAPTURE_TIMEOUT_S = 10.0
 MAX_FRAMES_PER_INPUT = 100
 MAX_FRAMES_PER_SCREENSHOT = 10
+# Key events are answered in well under a millisecond; one not answered after this long
+# waits for a frame (a key that scrolls the page).
+INPUT_WITHOUT_FRAME_S = 0.05
 # A frame takes milliseconds; one that has not come after this long is held up by a page
 # popup our frames cannot draw (env/frame_control_page.js keeps the known ones shut).
 POPUP_TIMEOUT_S = 3.0
@@ -57,9 +60,6 @@ class ScreenshotFrames:
         if (width, height) != self._window_size:
             clip = {"x": 0, "y": 0, "width": width, "height": height}
         return decode_png(self._page.screenshot(type="png", clip=clip))
-
-    def acting(self):
-        return contextlib.nullcontext()
 
     def settle(self, frames: int = 2) -> None:
         """Wait for the page's next frames: what reacts on them (a scroll) has ended."""
@@ -105,20 +105,25 @@ class PumpedFrames:
             )
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._playwright_acting = 0
         self._stopping = False
         self.error: Exception | None = None
         self.popups_closed = 0  # how many times a stuck frame was freed with Escape
+        self._last_frame_at = 0.0
+        self._unanswered: set[int] = set()  # input sent with wait=False, not yet answered
         self._thread = threading.Thread(target=self._run, name="frame-pump", daemon=True)
         self._thread.start()
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() and not self._cdp.lost
 
     def capture(self, width: int, height: int) -> np.ndarray:
         """A screenshot from a frame drawn now, so it shows everything done so far."""
         with self._lock:
+            for _ in range(MAX_FRAMES_PER_INPUT):
+                if not self._unanswered:
+                    break
+                self._frame()  # input sent without waiting: let a frame take it first
             # Right after a navigation the first frame may have nothing to show yet (no
             # screenshot in the answer); the next one does.
             for _ in range(MAX_FRAMES_PER_SCREENSHOT):
@@ -130,36 +135,41 @@ class PumpedFrames:
         image = decode_png(base64.b64decode(data))
         return np.ascontiguousarray(image[:height, :width])
 
-    def dispatch(self, commands: list[tuple[str, dict]]) -> None:
-        """Input commands (``Input.dispatchMouseEvent``...), sent at once and followed by
-        frames until the browser has acknowledged every one: it acknowledges a mouse
-        move or a wheel only once a frame has processed it."""
+    def dispatch(
+        self, commands: list[tuple[str, dict]], needs_frame: bool = True, wait: bool = True
+    ) -> None:
+        """Input commands (``Input.dispatchMouseEvent``...), sent at once; returns when
+        the browser has acknowledged every one. It acknowledges a mouse move or a wheel
+        only once a frame has processed it, so those are followed by frames at once
+        (``needs_frame``); key events are answered without one, unless they scroll.
+        ``wait=False`` returns at once: the next screenshot's frames take the input."""
         with self._lock:
             pending = {self._cdp.post(method, params) for method, params in commands}
-            for _ in range(MAX_FRAMES_PER_INPUT):
+            if not wait:
+                self._unanswered |= pending
+                return
+            frames_drawn = 0
+            while pending:
+                if not needs_frame:
+                    try:
+                        answer_id, _ = self._cdp.receive(timeout_s=INPUT_WITHOUT_FRAME_S)
+                        pending.discard(answer_id)
+                        self._unanswered.discard(answer_id)
+                        continue
+                    except TimeoutError:
+                        needs_frame = True  # this input waits for a frame after all
+                if frames_drawn == MAX_FRAMES_PER_INPUT:
+                    raise RuntimeError(
+                        f"the browser did not take the input after {frames_drawn} frames"
+                    )
                 self._frame(answered=pending)
-                if not pending:
-                    return
-            raise RuntimeError(
-                f"the browser did not take the input after {MAX_FRAMES_PER_INPUT} frames"
-            )
+                frames_drawn += 1
 
     def settle(self, frames: int = 2) -> None:
         """Draw a few frames now: what reacts on the next frames (a scroll) has ended."""
         with self._lock:
             for _ in range(frames):
                 self._frame()
-
-    @contextlib.contextmanager
-    def acting(self):
-        """Around input that goes through Playwright (the keyboard): frames back to back
-        until it returns, since its events may wait for one."""
-        self._playwright_acting += 1
-        self._wake.set()
-        try:
-            yield
-        finally:
-            self._playwright_acting -= 1
 
     def close(self) -> None:
         self._stopping = True
@@ -171,6 +181,7 @@ class PumpedFrames:
         """Draw one frame (the caller holds the lock). Answers to earlier commands that
         arrive meanwhile are taken out of ``answered``. A frame stuck behind a popup is
         freed once by pressing Escape, which closes it."""
+        self._last_frame_at = time.monotonic()
         frame_id = self._cdp.post("HeadlessExperimental.beginFrame", params)
         escaped = False
         while True:
@@ -186,16 +197,21 @@ class PumpedFrames:
                 continue
             if answer_id == frame_id:
                 return result
+            self._unanswered.discard(answer_id)
             if answered is not None:
                 answered.discard(answer_id)
 
     def _run(self) -> None:
+        """A frame whenever the page has gone 1/60 s without one: an env that steps fast
+        draws its own, and the pump stays out of its way."""
         try:
             while not self._stopping:
+                due = self._last_frame_at + FRAME_INTERVAL_S - time.monotonic()
+                if due > 0:
+                    self._wake.wait(due)
+                    self._wake.clear()
+                    continue
                 with self._lock:
                     self._frame()
-                if not self._playwright_acting:
-                    self._wake.wait(FRAME_INTERVAL_S)
-                    self._wake.clear()
         except Exception as e:  # the browser went away; the next capture reports it
             self.error = e

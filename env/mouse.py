@@ -16,11 +16,12 @@ class CDPMouse:
         self._y = 0.0
         self._buttons: set[str] = set()
 
-    def move(self, x: float, y: float, steps: int = 1) -> None:
+    def move(self, x: float, y: float, steps: int = 1, wait: bool = True) -> None:
+        """``wait=False``: return at once; the next screenshot's frame takes the move."""
         # A frame after each step: moves queued for the same frame would be coalesced
         # into one, and a drag handler would see a jump instead of a path.
         for event in self._moves(x, y, steps):
-            self._send([event])
+            self._send([event], wait=wait)
 
     def down(self, button: str = "left", click_count: int = 1) -> None:
         self._send([self._press("mousePressed", button, click_count)])
@@ -67,5 +68,5 @@ class CDPMouse:
         event.update(fields)
         return event
 
-    def _send(self, events: list[dict]) -> None:
-        self._frames.dispatch([("Input.dispatchMouseEvent", e) for e in events])
+    def _send(self, events: list[dict], wait: bool = True) -> None:
+        self._frames.dispatch([("Input.dispatchMouseEvent", e) for e in events], wait=wait)

@@ -60,7 +60,13 @@ def test_other_pickers_stay_shut(pickers, field):
         f"() => {{ const r = document.getElementById('{field}').getBoundingClientRect();"
         " return [Math.floor(r.right - 8), Math.floor(r.top + r.height / 2)]; }"
     )
-    for line in (f"click {box[0]} {box[1]}", "key alt+ArrowDown", "key F4", "key space", "key Enter"):
+    for line in (
+        f"click {box[0]} {box[1]}",
+        "key alt+ArrowDown",
+        "key F4",
+        "key space",
+        "key Enter",
+    ):
         _, info, seconds = _step(pickers, line)
         assert info["last_action_error"] is None and seconds < 1.0, (field, line, info)
     assert pickers._session.frames.popups_closed == 0

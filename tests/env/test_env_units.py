@@ -152,3 +152,81 @@ def test_tasks_verb_lists_names_and_details(capsys):
         "expert": True,
     }
     assert rows["miniwob.bisect-angle"]["expert"] is False
+
+
+class _RecordingFrames:
+    """Stands in for PumpedFrames' transport: records what would be sent (the real
+    browser path is covered by tests/env/test_env_browser.py)."""
+
+    def __init__(self):
+        self.sent = []
+
+    def dispatch(self, commands, needs_frame=True):
+        self.sent.append((commands, needs_frame))
+
+
+def _key_events(sent):
+    return [(p["type"], p.get("key"), p.get("text"), p.get("modifiers")) for _, p in sent[0][0]]
+
+
+def test_cdp_keyboard_types_like_playwrights_us_layout():
+    from env.keyboard import CDPKeyboard
+
+    frames = _RecordingFrames()
+    CDPKeyboard(frames).type("aB\né")
+    commands, needs_frame = frames.sent[0]
+    assert not needs_frame  # key events are answered without a frame
+    assert [(m, p.get("type"), p.get("key"), p.get("text")) for m, p in commands] == [
+        ("Input.dispatchKeyEvent", "keyDown", "a", "a"),
+        ("Input.dispatchKeyEvent", "keyUp", "a", None),
+        ("Input.dispatchKeyEvent", "keyDown", "B", "B"),
+        ("Input.dispatchKeyEvent", "keyUp", "B", None),
+        ("Input.dispatchKeyEvent", "keyDown", "Enter", "\r"),
+        ("Input.dispatchKeyEvent", "keyUp", "Enter", None),
+        ("Input.insertText", None, None, "é"),  # no key for it on the layout
+    ]
+    assert commands[2][1]["code"] == "KeyB" and commands[2][1]["windowsVirtualKeyCode"] == 66
+
+
+def test_cdp_keyboard_presses_combos_with_modifiers_around_the_key():
+    from env.keyboard import CDPKeyboard
+
+    frames = _RecordingFrames()
+    keyboard = CDPKeyboard(frames)
+    keyboard.press("Control+a")
+    assert _key_events(frames.sent) == [
+        ("rawKeyDown", "Control", None, 2),
+        ("rawKeyDown", "a", None, 2),  # Control held: the key types nothing
+        ("keyUp", "a", None, 2),
+        ("keyUp", "Control", None, 0),
+    ]
+    frames.sent.clear()
+    keyboard.press("Shift+=")
+    assert _key_events(frames.sent)[1] == ("keyDown", "+", "+", 8)  # shift gives its face
+    frames.sent.clear()
+    keyboard.press("Shift++")
+    assert _key_events(frames.sent)[1][1] == "+"
+    with pytest.raises(ValueError):
+        keyboard.press("Hyper+a")
+
+
+def test_cdp_mouse_sends_one_batch_per_action_with_the_buttons_held():
+    from env.mouse import CDPMouse
+
+    frames = _RecordingFrames()
+    mouse = CDPMouse(frames)
+    mouse.click(10, 20)
+    (commands, needs_frame), *_ = frames.sent
+    assert needs_frame
+    assert [
+        (p["type"], p["x"], p["y"], p["buttons"], p.get("clickCount")) for _, p in commands
+    ] == [
+        ("mouseMoved", 10, 20, 0, None),
+        ("mousePressed", 10, 20, 1, 1),
+        ("mouseReleased", 10, 20, 0, 1),
+    ]
+    frames.sent.clear()
+    mouse.down()
+    mouse.move(30, 20, steps=2)  # a frame after each step: a drag handler sees the path
+    assert [c[0][0][1]["x"] for c in frames.sent[1:]] == [20, 30]
+    assert all(c[0][0][1]["buttons"] == 1 for c in frames.sent[1:])
