@@ -1,5 +1,6 @@
-"""The Chromium that a BrowserEnv owns: finding it, launching it, fencing it off the
-network, and making sure it is gone afterwards.
+"""The Chromium that a BrowserEnv owns: finding it, launching it (the headless shell
+under frame control when headless), fencing it off the network, and making sure it is
+gone afterwards.
 
 Playwright is imported inside the functions that use it, so that importing ``env`` (for
 ``screenpilot --help`` or for task names) never pays for it.

@@ -1,5 +1,9 @@
 """BrowserEnv: a Gymnasium environment around one Playwright Chromium page.
 
+Headless, the page runs in the headless shell under frame control: screenshots, mouse
+and keyboard go over our own DevTools connection (env/frames.py, env/mouse.py,
+env/keyboard.py); headed, or with another Chromium, through Playwright.
+
 Observation ``{"screenshot": uint8 (H, W, 3), "task": str}``; ``step`` takes an Action,
 its dict form, its text form or an ``action_space`` sample. Reward 1.0 when the episode
 ends in success, else 0.0; the task's own rewards go in ``info``.

@@ -8,11 +8,15 @@ what the source started.
   or not, but a screenshot waits for the display's next two frames: ~33 ms at 60 Hz.
 - ``PumpedFrames``: the headless shell under BeginFrame control
   (``--enable-begin-frame-control``), where the page draws a frame only when we ask. A
-  thread of ours asks 60 times a second, so the page runs as on a 60 Hz display
-  (``requestAnimationFrame``, CSS animations); input is followed by the frames that
+  thread of ours asks whenever the page has gone 1/60 s without one, so an idle page
+  runs as on a 60 Hz display (``requestAnimationFrame``, CSS animations); input
+  (env/mouse.py, env/keyboard.py) goes out in one batch followed by the frames that
   process it (the browser acknowledges a mouse move or a wheel only after a frame has);
   and a screenshot comes from a frame drawn on the spot instead of waiting for the
-  display's: ~4 ms instead of ~33 (bench/env_bench.py).
+  display's: ~2 ms instead of ~33 (bench/env_bench.py).
+
+The two render text with slightly different anti-aliasing (different builds), so a
+model should be trained and run on the same source; every headless env uses the first.
 """
 
 from __future__ import annotations
@@ -75,9 +79,9 @@ class ScreenshotFrames:
 
 class PumpedFrames:
     """Owns one page's frames under BeginFrame control, over a DevTools connection of its
-    own (Playwright's is blocked while one of its actions waits for a frame). A daemon
-    thread draws a frame every 1/60 s; ``capture`` and ``dispatch`` draw theirs at once.
-    One lock keeps the connection's commands one at a time."""
+    own. A daemon thread draws a frame when the page has gone 1/60 s without one;
+    ``capture`` and ``dispatch`` draw theirs at once. One lock keeps the connection's
+    commands one at a time."""
 
     def __init__(
         self, websocket_url: str, window_size: tuple[int, int], screen_size: tuple[int, int]
