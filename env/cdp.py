@@ -15,7 +15,12 @@ import websocket  # websocket-client
 
 
 class CDPError(RuntimeError):
-    """The browser answered a command with an error, or the connection went away."""
+    """The browser answered a command with an error (``command_id`` says which), or the
+    connection went away (``command_id`` is None)."""
+
+    def __init__(self, message: str, command_id: int | None = None):
+        super().__init__(message)
+        self.command_id = command_id
 
 
 class JavaScriptError(RuntimeError):
@@ -63,7 +68,7 @@ class CDPConnection:
                 continue
             if "error" in message:
                 error = message["error"]
-                raise CDPError(str(error.get("message", error)))
+                raise CDPError(str(error.get("message", error)), message["id"])
             return message["id"], message.get("result", {})
 
     def send(self, method: str, params: dict | None = None) -> dict:

@@ -29,7 +29,7 @@ import numpy as np
 
 from dataset.errors import UserError
 
-from .cdp import CDPConnection
+from .cdp import CDPConnection, CDPError
 
 FRAME_INTERVAL_S = 1 / 60
 CAPTURE_TIMEOUT_S = 10.0
@@ -188,9 +188,19 @@ class PumpedFrames:
         self._last_frame_at = time.monotonic()
         frame_id = self._cdp.post("HeadlessExperimental.beginFrame", params)
         escaped = False
+        retries = 0
         while True:
             try:
                 answer_id, result = self._cdp.receive(timeout_s=POPUP_TIMEOUT_S)
+            except CDPError as e:
+                # The compositor can still be finishing the last frame after answering
+                # it (seen once in 131 check_env runs, on a scrolling page): ask again.
+                if e.command_id != frame_id or "pending" not in str(e) or retries == 50:
+                    raise
+                retries += 1
+                time.sleep(0.001)
+                frame_id = self._cdp.post("HeadlessExperimental.beginFrame", params)
+                continue
             except TimeoutError:
                 if escaped:
                     raise RuntimeError("the page has stopped drawing frames") from None
