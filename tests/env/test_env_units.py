@@ -161,7 +161,7 @@ class _RecordingFrames:
     def __init__(self):
         self.sent = []
 
-    def dispatch(self, commands, needs_frame=True):
+    def dispatch(self, commands, needs_frame=True, wait=True):
         self.sent.append((commands, needs_frame))
 
 
