@@ -126,7 +126,7 @@ class BrowserSession:
         if not self.headless and not os.environ.get("DISPLAY"):
             raise UserError("headless=False needs an X display: set $DISPLAY")
         executable = find_chromium(self.headless)
-        pumped = self.frame_control = self.headless and is_headless_shell(executable)
+        self.frame_control = self.headless and is_headless_shell(executable)
         playwright = _DRIVER.acquire()
         self._playwright = playwright
         before = set(_descendant_pids())
@@ -138,8 +138,8 @@ class BrowserSession:
             service_workers="block",
         )
         try:
-            if pumped:
-                self._launch_pumped(playwright, executable, context_options)
+            if self.frame_control:
+                self._launch_under_frame_control(playwright, executable, context_options)
             else:
                 self._browser = playwright.chromium.launch(
                     executable_path=executable, headless=self.headless, args=list(CHROMIUM_ARGS)
@@ -155,13 +155,15 @@ class BrowserSession:
         if hasattr(self._context, "route_web_socket"):
             self._context.route_web_socket("**/*", self._filter_websocket)
         self.page.set_default_timeout(ACTION_TIMEOUT_MS)
-        if not pumped:
+        if not self.frame_control:
             from .frames import ScreenshotFrames
 
             self.frames = ScreenshotFrames(self.page, self.viewport)
             self.mouse, self.keyboard = self.page.mouse, self.page.keyboard
 
-    def _launch_pumped(self, playwright, executable: str, context_options: dict) -> None:
+    def _launch_under_frame_control(
+        self, playwright, executable: str, context_options: dict
+    ) -> None:
         """The headless shell with a page under BeginFrame control. Such a page can only
         be made with ``Target.createTarget(enableBeginFrameControl=True)``, which lands
         in the browser's default context: hence a persistent context (that default
@@ -235,7 +237,7 @@ class BrowserSession:
         """Close politely, then make sure: kill whatever this session launched."""
         for closer in (
             lambda: self.frames and self.frames.close(),
-            lambda: self.page and _SCRIPT_CONNECTIONS.pop(self.page).close(),
+            lambda: self.page in _SCRIPT_CONNECTIONS and _SCRIPT_CONNECTIONS.pop(self.page).close(),
             lambda: self._context and self._context.close(),
             lambda: self._browser and self._browser.close(),
         ):
