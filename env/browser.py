@@ -197,8 +197,8 @@ class BrowserSession:
 
     def park_pointer(self, x: int, y: int) -> None:
         """Move the pointer off the page before an episode starts. Under frame control
-        the move is not waited for: the episode's first screenshot draws the frame that
-        takes it (so nothing is hovered in it), which saves a frame per reset."""
+        the move is not waited for: the frame of the episode's first screenshot takes it
+        before it paints (so nothing is hovered in it), which saves a frame per reset."""
         if self.frame_control:
             self.mouse.move(x, y, wait=False)
         else:

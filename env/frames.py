@@ -65,6 +65,15 @@ class ScreenshotFrames:
             clip = {"x": 0, "y": 0, "width": width, "height": height}
         return decode_png(self._page.screenshot(type="png", clip=clip))
 
+    def _take_unanswered(self) -> None:
+        for _ in range(MAX_FRAMES_PER_INPUT):
+            if not self._unanswered:
+                return
+            self._frame()
+        raise RuntimeError(
+            f"the browser did not take the input after {MAX_FRAMES_PER_INPUT} frames"
+        )
+
     def settle(self, frames: int = 2) -> None:
         """Wait for the page's next frames: what reacts on them (a scroll) has ended."""
         self._page.evaluate(
@@ -124,14 +133,17 @@ class PumpedFrames:
     def capture(self, width: int, height: int) -> np.ndarray:
         """A screenshot from a frame drawn now, so it shows everything done so far."""
         with self._lock:
-            for _ in range(MAX_FRAMES_PER_INPUT):
-                if not self._unanswered:
-                    break
-                self._frame()  # input sent without waiting: let a frame take it first
-            # Right after a navigation the first frame may have nothing to show yet (no
-            # screenshot in the answer); the next one does.
             for _ in range(MAX_FRAMES_PER_SCREENSHOT):
                 data = self._frame(_SCREENSHOT).get("screenshotData")
+                if self._unanswered:
+                    # Input sent without waiting (a pointer move) is dispatched at the
+                    # start of a frame, before it paints; answered before this frame
+                    # was, it is in the picture. Not answered yet: it came too late for
+                    # this frame, so let frames take it and draw again.
+                    self._take_unanswered()
+                    continue
+                # Right after a navigation the first frame may have nothing to show yet
+                # (no screenshot in the answer); the next one does.
                 if data:
                     break
             else:
@@ -146,7 +158,7 @@ class PumpedFrames:
         the browser has acknowledged every one. It acknowledges a mouse move or a wheel
         only once a frame has processed it, so those are followed by frames at once
         (``needs_frame``); key events are answered without one, unless they scroll.
-        ``wait=False`` returns at once: the next screenshot's frames take the input."""
+        ``wait=False`` returns at once: the next screenshot's frame takes the input."""
         with self._lock:
             pending = {self._cdp.post(method, params) for method, params in commands}
             if not wait:
@@ -168,6 +180,15 @@ class PumpedFrames:
                     )
                 self._frame(answered=pending)
                 frames_drawn += 1
+
+    def _take_unanswered(self) -> None:
+        for _ in range(MAX_FRAMES_PER_INPUT):
+            if not self._unanswered:
+                return
+            self._frame()
+        raise RuntimeError(
+            f"the browser did not take the input after {MAX_FRAMES_PER_INPUT} frames"
+        )
 
     def settle(self, frames: int = 2) -> None:
         """Draw a few frames now: what reacts on the next frames (a scroll) has ended."""
