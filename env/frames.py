@@ -65,15 +65,6 @@ class ScreenshotFrames:
             clip = {"x": 0, "y": 0, "width": width, "height": height}
         return decode_png(self._page.screenshot(type="png", clip=clip))
 
-    def _take_unanswered(self) -> None:
-        for _ in range(MAX_FRAMES_PER_INPUT):
-            if not self._unanswered:
-                return
-            self._frame()
-        raise RuntimeError(
-            f"the browser did not take the input after {MAX_FRAMES_PER_INPUT} frames"
-        )
-
     def settle(self, frames: int = 2) -> None:
         """Wait for the page's next frames: what reacts on them (a scroll) has ended."""
         self._page.evaluate(
@@ -140,7 +131,7 @@ class PumpedFrames:
                     # start of a frame, before it paints; answered before this frame
                     # was, it is in the picture. Not answered yet: it came too late for
                     # this frame, so let frames take it and draw again.
-                    self._take_unanswered()
+                    self._take_answers(self._unanswered, needs_frame=True)
                     continue
                 # Right after a navigation the first frame may have nothing to show yet
                 # (no screenshot in the answer); the next one does.
@@ -164,31 +155,27 @@ class PumpedFrames:
             if not wait:
                 self._unanswered |= pending
                 return
-            frames_drawn = 0
-            while pending:
-                if not needs_frame:
-                    try:
-                        answer_id, _ = self._cdp.receive(timeout_s=INPUT_WITHOUT_FRAME_S)
-                        pending.discard(answer_id)
-                        self._unanswered.discard(answer_id)
-                        continue
-                    except TimeoutError:
-                        needs_frame = True  # this input waits for a frame after all
-                if frames_drawn == MAX_FRAMES_PER_INPUT:
-                    raise RuntimeError(
-                        f"the browser did not take the input after {frames_drawn} frames"
-                    )
-                self._frame(answered=pending)
-                frames_drawn += 1
+            self._take_answers(pending, needs_frame)
 
-    def _take_unanswered(self) -> None:
-        for _ in range(MAX_FRAMES_PER_INPUT):
-            if not self._unanswered:
-                return
-            self._frame()
-        raise RuntimeError(
-            f"the browser did not take the input after {MAX_FRAMES_PER_INPUT} frames"
-        )
+    def _take_answers(self, pending: set[int], needs_frame: bool) -> None:
+        """Read answers until every command in ``pending`` has one, drawing frames for
+        input that waits for one (at once when ``needs_frame``). Holds the lock."""
+        frames_drawn = 0
+        while pending:
+            if not needs_frame:
+                try:
+                    answer_id, _ = self._cdp.receive(timeout_s=INPUT_WITHOUT_FRAME_S)
+                    pending.discard(answer_id)
+                    self._unanswered.discard(answer_id)
+                    continue
+                except TimeoutError:
+                    needs_frame = True  # this input waits for a frame after all
+            if frames_drawn == MAX_FRAMES_PER_INPUT:
+                raise RuntimeError(
+                    f"the browser did not take the input after {frames_drawn} frames"
+                )
+            self._frame(answered=pending)
+            frames_drawn += 1
 
     def settle(self, frames: int = 2) -> None:
         """Draw a few frames now: what reacts on the next frames (a scroll) has ended."""
