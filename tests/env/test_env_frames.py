@@ -114,3 +114,18 @@ def test_any_other_chromium_uses_playwright_screenshots(monkeypatch):
         assert (reward, terminated) == (1.0, True)
     finally:
         e.close()
+
+
+def test_the_devtools_port_refuses_a_web_page(pickers):
+    """The frame pump's DevTools port listens on 127.0.0.1; a connection that carries a
+    page's Origin (what a page's WebSocket would send) is turned away."""
+    import websocket
+
+    from env.browser import _devtools_port
+
+    _reset(pickers)
+    port = _devtools_port(Path(pickers._session._profile_dir))
+    with pytest.raises(websocket.WebSocketBadStatusException):
+        websocket.create_connection(
+            f"ws://127.0.0.1:{port}/devtools/browser", origin="http://example.com", timeout=5
+        )
