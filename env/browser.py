@@ -192,8 +192,11 @@ class BrowserSession:
         port = _devtools_port(Path(self._profile_dir))
         page_url = f"ws://127.0.0.1:{port}/devtools/page/{target['targetId']}"
         self.frames = PumpedFrames(page_url, self.viewport, self.screen_size or self.viewport)
-        _SCRIPT_CONNECTIONS[self.page] = CDPConnection(page_url)
-        self.mouse, self.keyboard = CDPMouse(self.frames), CDPKeyboard(self.frames)
+        scripts = _SCRIPT_CONNECTIONS[self.page] = CDPConnection(page_url)
+        self.mouse, self.keyboard = CDPMouse(self.frames, scripts.call), CDPKeyboard(self.frames)
+
+    def live_pids(self) -> set[int]:
+        return {pid for pid in self._pids if _pid_alive(pid)}
 
     def park_pointer(self, x: int, y: int) -> None:
         """Move the pointer off the page before an episode starts. Under frame control

@@ -71,7 +71,9 @@ class BrowserEnv(gym.Env):
 
     @property
     def browser_pids(self) -> set[int]:
-        return set() if self._session is None else set(self._session._pids)
+        """The browser's processes still running (some end early: the launch's first
+        blank page)."""
+        return set() if self._session is None else self._session.live_pids()
 
     # ---- Gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):

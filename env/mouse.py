@@ -6,12 +6,18 @@ once, followed by the frames that process them (one round trip, ~1.5 ms a click)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 _BUTTON_BITS = {"left": 1, "right": 2, "middle": 4}
 
 
+_WHEEL_JS = (Path(__file__).with_name("wheel.js")).read_text()
+
+
 class CDPMouse:
-    def __init__(self, frames):
+    def __init__(self, frames, run_script):
         self._frames = frames  # env.frames.PumpedFrames: sends the events, draws the frames
+        self._run_script = run_script  # (function_js, arg) -> value, in the page
         self._x = 0.0
         self._y = 0.0
         self._buttons: set[str] = set()
@@ -40,7 +46,9 @@ class CDPMouse:
         self.click(x, y, button=button, click_count=2)
 
     def wheel(self, delta_x: float, delta_y: float) -> None:
-        self._send([self._event("mouseWheel", deltaX=delta_x, deltaY=delta_y)])
+        """Through the page (env/wheel.js): the browser's own wheel can stall the frames
+        for good on some pages. The pointer is where the last move put it."""
+        self._run_script(_WHEEL_JS, [self._x, self._y, delta_x, delta_y])
 
     # ---- the events -----------------------------------------------------------------
     def _moves(self, x: float, y: float, steps: int) -> list[dict]:

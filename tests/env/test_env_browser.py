@@ -278,8 +278,8 @@ def test_close_leaves_no_process_behind():
     before = set(_browser_processes())
     e = BrowserEnv("miniwob.click-test")
     e.reset(seed=0)
-    pids = e.browser_pids  # (some may have ended already: the launch's first blank page)
-    assert any(_alive(p) for p in pids)
+    pids = e.browser_pids
+    assert pids and all(_alive(p) for p in pids)
     e.close()
     e.close()  # twice is fine
     assert not any(_alive(p) for p in pids)

@@ -214,7 +214,7 @@ def test_cdp_mouse_sends_one_batch_per_action_with_the_buttons_held():
     from env.mouse import CDPMouse
 
     frames = _RecordingFrames()
-    mouse = CDPMouse(frames)
+    mouse = CDPMouse(frames, run_script=None)
     mouse.click(10, 20)
     (commands, needs_frame), *_ = frames.sent
     assert needs_frame
