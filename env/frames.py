@@ -112,6 +112,7 @@ class PumpedFrames:
         self._stopping = False
         self.error: Exception | None = None
         self.popups_closed = 0  # how many times a stuck frame was freed with Escape
+        self.stalled = False  # a frame never came, even after Escape
         self._last_frame_at = 0.0
         self._unanswered: set[int] = set()  # input sent with wait=False, not yet answered
         self._thread = threading.Thread(target=self._run, name="frame-pump", daemon=True)
@@ -119,7 +120,7 @@ class PumpedFrames:
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive() and not self._cdp.lost
+        return self._thread.is_alive() and not self._cdp.lost and not self.stalled
 
     def capture(self, width: int, height: int) -> np.ndarray:
         """A screenshot from a frame drawn now, so it shows everything done so far."""
@@ -211,6 +212,9 @@ class PumpedFrames:
                 continue
             except TimeoutError:
                 if escaped:
+                    # The browser is no use any more: alive turns False, so the step
+                    # reports it and the next reset starts a new browser.
+                    self.stalled = True
                     raise RuntimeError("the page has stopped drawing frames") from None
                 for kind in ("rawKeyDown", "keyUp"):
                     self._cdp.post("Input.dispatchKeyEvent", {"type": kind, **_ESCAPE})
