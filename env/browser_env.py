@@ -89,20 +89,22 @@ class BrowserEnv(gym.Env):
         self._ensure_browser()
         try:
             self._task_text = self._start_episode(options)
+            obs = self._observe()
         except Exception as first_error:
             if self._session.alive:
                 raise
-            # The browser died between episodes: one fresh start, then give up loudly.
+            # The browser died (or its frames stopped) between episodes: one fresh
+            # start, then give up loudly.
             self._restart_browser()
             try:
                 self._task_text = self._start_episode(options)
+                obs = self._observe()
             except Exception:
                 raise BrowserCrashedError(
                     f"browser failed to start an episode: {first_error}"
                 ) from None
         self._steps = 0
         self._ended = False
-        obs = self._observe()
         return obs, self._info(TaskResult(False), error=None)
 
     def step(self, action):
