@@ -215,7 +215,7 @@ class BrowserSession:
                 and self._browser.is_connected()
                 and self.page is not None
                 and not self.page.is_closed()
-                and getattr(self.frames, "alive", True)
+                and self.frames.alive
                 and not getattr(_SCRIPT_CONNECTIONS.get(self.page), "lost", False)
             )
         except Exception:

@@ -114,7 +114,7 @@ class BrowserEnv(gym.Env):
         error = browser_error = None
         parsed = None
         session = self._session
-        popups_closed = getattr(session.frames, "popups_closed", 0)
+        popups_closed = session.frames.popups_closed
         try:
             parsed = to_action(action)
             execute.check_on_screen(parsed, *self.task.viewport)
@@ -144,7 +144,7 @@ class BrowserEnv(gym.Env):
                 if self._session.alive:
                     raise
                 browser_error = f"browser died: {_first_line(e)}"
-        if error is None and getattr(session.frames, "popups_closed", 0) > popups_closed:
+        if error is None and session.frames.popups_closed > popups_closed:
             error = "the action opened a popup the sandbox cannot draw; it was closed (Escape)"
         if browser_error is not None:
             # Nothing more can happen in this episode; reset() brings a new browser.

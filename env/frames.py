@@ -32,7 +32,7 @@ from dataset.errors import UserError
 from .cdp import CDPConnection, CDPError
 
 FRAME_INTERVAL_S = 1 / 60
-CAPTURE_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 10.0
 MAX_FRAMES_PER_INPUT = 100
 MAX_FRAMES_PER_SCREENSHOT = 10
 # Key events are answered in well under a millisecond; one not answered after this long
@@ -55,6 +55,9 @@ def decode_png(png: bytes) -> np.ndarray:
 
 
 class ScreenshotFrames:
+    alive = True  # the page's own state says the rest (BrowserSession.alive)
+    popups_closed = 0  # a headed browser draws its popups itself
+
     def __init__(self, page, window_size: tuple[int, int]):
         self._page = page
         self._window_size = tuple(window_size)
@@ -110,7 +113,6 @@ class PumpedFrames:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
-        self.error: Exception | None = None
         self.popups_closed = 0  # how many times a stuck frame was freed with Escape
         self.stalled = False  # a frame never came, even after Escape
         self._last_frame_at = 0.0
@@ -187,7 +189,7 @@ class PumpedFrames:
     def close(self) -> None:
         self._stopping = True
         self._wake.set()
-        self._thread.join(timeout=CAPTURE_TIMEOUT_S)
+        self._thread.join(timeout=CLOSE_TIMEOUT_S)
         self._cdp.close()
 
     def _frame(self, params: dict | None = None, answered: set[int] | None = None) -> dict:
@@ -239,5 +241,7 @@ class PumpedFrames:
                     continue
                 with self._lock:
                     self._frame()
-        except Exception as e:  # the browser went away; the next capture reports it
-            self.error = e
+        except Exception:
+            # The browser went away: the pump ends, ``alive`` turns False, and the env's
+            # next step or reset reports it (and a reset starts a new browser).
+            return

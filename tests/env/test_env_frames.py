@@ -28,6 +28,8 @@ def _reset(e):
     return obs
 
 
+# A stalled frame takes 3 s before Escape (env/frames.py), so 2.5 s tells a step that
+# stalled from one that was merely slow on a busy machine.
 def _step(e, line: str):
     start = time.monotonic()
     obs, _, _, _, info = e.step(Action.from_text(line))
@@ -42,7 +44,7 @@ def test_headless_runs_under_frame_control(pickers):
 def test_a_select_draws_its_list_in_the_page(pickers):
     closed = _reset(pickers)["screenshot"]
     opened, info, seconds = _step(pickers, "click 60 20")
-    assert info["last_action_error"] is None and seconds < 1.0
+    assert info["last_action_error"] is None and seconds < 2.5
     # The list opens below the box: rows 40..120 were empty and now show options.
     opened = opened["screenshot"]
     changed = np.abs(opened[40:120].astype(int) - closed[40:120]).sum(axis=2) > 0
@@ -68,7 +70,7 @@ def test_other_pickers_stay_shut(pickers, field):
         "key Enter",
     ):
         _, info, seconds = _step(pickers, line)
-        assert info["last_action_error"] is None and seconds < 1.0, (field, line, info)
+        assert info["last_action_error"] is None and seconds < 2.5, (field, line, info)
     assert pickers._session.frames.popups_closed == 0
 
 
@@ -78,7 +80,7 @@ def test_a_popup_nothing_keeps_shut_is_closed_and_reported(pickers):
     assert "popup" in info["last_action_error"] and seconds < 10
     assert pickers._session.frames.popups_closed == 1
     _, info, seconds = _step(pickers, "click 60 20")  # and the page goes on drawing
-    assert info["last_action_error"] is None and seconds < 1.0
+    assert info["last_action_error"] is None and seconds < 2.5
 
 
 def test_frames_keep_running_between_actions(tmp_path):
@@ -94,7 +96,8 @@ def test_frames_keep_running_between_actions(tmp_path):
         e.reset(options={"url": page.as_uri(), "task": "wait"})
         before = e.page.evaluate("() => window.FRAMES")
         e.step(Action(type="wait"))
-        assert 15 <= e.page.evaluate("() => window.FRAMES") - before <= 45  # ~30 at 60 Hz
+        # ~30 at 60 Hz; none at all if nothing drew frames between actions
+        assert 5 <= e.page.evaluate("() => window.FRAMES") - before <= 45
     finally:
         e.close()
 
@@ -139,6 +142,6 @@ def test_a_wheel_scrolls_without_stalling_the_frames():
         e.reset(seed=5)
         start = time.monotonic()
         _, _, _, _, info = e.step(Action.from_text("scroll 100 150 0 100"))
-        assert info["last_action_error"] is None and time.monotonic() - start < 1.0
+        assert info["last_action_error"] is None and time.monotonic() - start < 2.5
     finally:
         e.close()

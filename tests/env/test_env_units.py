@@ -125,7 +125,7 @@ def test_observation_space_admits_any_task_text():
 @pytest.mark.parametrize(
     ("url", "allowed", "ok"),
     [
-        ("file:///tmp/x.html", frozenset(), True),
+        ("file:///pages/x.html", frozenset(), True),
         ("data:text/plain,hi", frozenset(), True),
         ("http://example.com/", frozenset(), False),
         ("https://example.com/a", frozenset({"example.com"}), True),
