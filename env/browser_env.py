@@ -88,8 +88,7 @@ class BrowserEnv(gym.Env):
             self.task.configure(options)
         self._ensure_browser()
         try:
-            self._task_text = self._start_episode(options)
-            obs = self._observe()
+            obs = self._start_episode(options)
         except Exception as first_error:
             if self._session.alive:
                 raise
@@ -97,8 +96,7 @@ class BrowserEnv(gym.Env):
             # start, then give up loudly.
             self._restart_browser()
             try:
-                self._task_text = self._start_episode(options)
-                obs = self._observe()
+                obs = self._start_episode(options)
             except Exception:
                 raise BrowserCrashedError(
                     f"browser failed to start an episode: {first_error}"
@@ -111,39 +109,10 @@ class BrowserEnv(gym.Env):
         if self._ended:
             raise RuntimeError("the episode has ended: call reset() before step()")
         self._steps += 1
-        error = browser_error = None
-        parsed = None
         session = self._session
         popups_closed = session.frames.popups_closed
-        try:
-            parsed = to_action(action)
-            execute.check_on_screen(parsed, *self.task.viewport)
-            execute.perform(session, parsed, self._pointer, self.wait_ms)
-        except ActionError as e:
-            error = str(e)
-        except Exception as e:  # Playwright's errors, from a timeout to a dead browser
-            if self._session.alive:
-                error = f"{type(e).__name__}: {_first_line(e)}"
-            else:
-                browser_error = f"browser died: {_first_line(e)}"
-        result = TaskResult(False)
-        if browser_error is None:
-            try:
-                try:
-                    result = self.task.validate(self.page)
-                    if parsed is not None and parsed.type == "done" and not result.done:
-                        result = self.task.finish(self.page)
-                except Exception as e:
-                    if not self._session.alive:
-                        raise
-                    # The action took the page away from the task (a reload, a link):
-                    # the episode goes on, judged unfinished; the next reset reloads.
-                    error = error or f"the task page cannot be judged: {_first_line(e)}"
-                obs = self._observe()
-            except Exception as e:
-                if self._session.alive:
-                    raise
-                browser_error = f"browser died: {_first_line(e)}"
+        with session.frames.hold():  # the step ends in a screenshot of its own
+            obs, result, error, browser_error = self._act(action)
         if error is None and session.frames.popups_closed > popups_closed:
             error = "the action opened a popup the sandbox cannot draw; it was closed (Escape)"
         if browser_error is not None:
@@ -191,13 +160,50 @@ class BrowserEnv(gym.Env):
         self._pointer = execute.PointerState()
         self._session.start()
 
-    def _start_episode(self, options: dict) -> str:
-        page = self.page
-        execute.release_all(self._session.mouse, self._pointer)
-        text = self.task.setup(page, self._seed, options)
-        # After setup, which may load the page anew: the move lands on the new page.
-        self._session.park_pointer(*PARK_POINT)
-        return text
+    def _act(self, action):
+        """Run the action, judge the page, take the screenshot: (obs, result, error,
+        browser_error). An error means the action could not run; a
+        browser error, that the browser died (obs is then None)."""
+        error = browser_error = parsed = obs = None
+        try:
+            parsed = to_action(action)
+            execute.check_on_screen(parsed, *self.task.viewport)
+            execute.perform(self._session, parsed, self._pointer, self.wait_ms)
+        except ActionError as e:
+            error = str(e)
+        except Exception as e:  # Playwright's errors, from a timeout to a dead browser
+            if self._session.alive:
+                error = f"{type(e).__name__}: {_first_line(e)}"
+            else:
+                browser_error = f"browser died: {_first_line(e)}"
+        result = TaskResult(False)
+        if browser_error is None:
+            try:
+                try:
+                    result = self.task.validate(self.page)
+                    if parsed is not None and parsed.type == "done" and not result.done:
+                        result = self.task.finish(self.page)
+                except Exception as e:
+                    if not self._session.alive:
+                        raise
+                    # The action took the page away from the task (a reload, a link):
+                    # the episode goes on, judged unfinished; the next reset reloads.
+                    error = error or f"the task page cannot be judged: {_first_line(e)}"
+                obs = self._observe()
+            except Exception as e:
+                if self._session.alive:
+                    raise
+                browser_error = f"browser died: {_first_line(e)}"
+        return obs, result, error, browser_error
+
+    def _start_episode(self, options: dict) -> dict:
+        """Set the task up for this episode; its first observation."""
+        with self._session.frames.hold():
+            execute.release_all(self._session.mouse, self._pointer)
+            self._task_text = self.task.setup(self.page, self._seed, options)
+            # After setup, which may load the page anew: the move lands on the new page.
+            self._session.park_pointer(*PARK_POINT)
+            return self._observe()
 
     def _observe(self) -> dict:
         self._last_screenshot = self._session.frames.capture(*self.task.viewport)

@@ -3,8 +3,6 @@ Actions are data; nothing here evaluates anything the action carries."""
 
 from __future__ import annotations
 
-import time
-
 from dataset.actions import Action, combo_to_playwright
 from dataset.errors import ActionError
 
@@ -63,7 +61,7 @@ def perform(session, action: Action, pointer: PointerState, wait_ms: int) -> Non
     elif kind == "key":
         keyboard.press(combo_to_playwright(action.key))
     elif kind == "wait":
-        time.sleep(wait_ms / 1000)
+        session.frames.wait(wait_ms / 1000)
     elif kind == "done":
         pass
     else:  # the schema rejects unknown types, so this is a bug here, not the caller's

@@ -1,8 +1,9 @@
 """Where a BrowserEnv's screenshots come from. Two sources, one interface:
 
 ``capture(width, height)`` returns the top-left ``width x height`` of the page as RGB;
-``settle()`` lets the next frames happen (a scroll lands on them); ``close()`` stops
-what the source started.
+``settle()`` lets the next frames happen (a scroll lands on them); ``wait(seconds)`` lets
+the page run as on a display meanwhile; ``hold()`` marks a stretch of env work that ends
+in a capture; ``close()`` stops what the source started.
 
 - ``ScreenshotFrames``: Playwright's ``page.screenshot``. Works with any Chromium, headed
   or not, but a screenshot waits for the display's next two frames: ~33 ms at 60 Hz.
@@ -22,6 +23,7 @@ model should be trained and run on the same source; every headless env uses the 
 from __future__ import annotations
 
 import base64
+import contextlib
 import threading
 import time
 
@@ -32,12 +34,18 @@ from dataset.errors import UserError
 from .cdp import CDPConnection, CDPError
 
 FRAME_INTERVAL_S = 1 / 60
+# While the env works towards a screenshot of its own (``hold``), a pump frame would only
+# draw the page half-way and delay that screenshot behind it (4 ms a click-dialog reset);
+# the pump still draws one after this long, so a task waiting on requestAnimationFrame
+# during its set-up is slowed, never stuck.
+HELD_FRAME_INTERVAL_S = 0.1
 CLOSE_TIMEOUT_S = 10.0
 MAX_FRAMES_PER_INPUT = 100
 MAX_FRAMES_PER_SCREENSHOT = 10
-# Key events are answered in well under a millisecond; one not answered after this long
-# waits for a frame (a key that scrolls the page).
-INPUT_WITHOUT_FRAME_S = 0.05
+# Key events are answered in well under a millisecond, a click's events once its handlers
+# have run (2-6 ms); input not answered after this long waits for a frame (a key that
+# scrolls the page).
+INPUT_WITHOUT_FRAME_S = 0.02
 # A frame takes milliseconds; one that has not come after this long is held up by a page
 # popup our frames cannot draw (env/frame_control_page.js keeps the known ones shut).
 POPUP_TIMEOUT_S = 3.0
@@ -75,6 +83,12 @@ class ScreenshotFrames:
             "() => next(k - 1)) : done(); next(n); })",
             frames,
         )
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds)  # the browser draws its own frames meanwhile
+
+    def hold(self):
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         pass
@@ -116,6 +130,7 @@ class PumpedFrames:
         self.popups_closed = 0  # how many times a stuck frame was freed with Escape
         self.stalled = False  # a frame never came, even after Escape
         self._last_frame_at = 0.0
+        self._held = 0  # nested ``hold()``s under way
         self._unanswered: set[int] = set()  # input sent with wait=False, not yet answered
         self._thread = threading.Thread(target=self._run, name="frame-pump", daemon=True)
         self._thread.start()
@@ -186,6 +201,27 @@ class PumpedFrames:
             for _ in range(frames):
                 self._frame()
 
+    @contextlib.contextmanager
+    def hold(self):
+        """The env's own work (an episode's start, an action, the judging) ends in a
+        ``capture``: until then the pump draws only after HELD_FRAME_INTERVAL_S."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            self._wake.set()  # the pump may be sleeping out the longer interval
+
+    def wait(self, seconds: float) -> None:
+        """Let the page run as on a 60 Hz display for ``seconds``, even inside a hold
+        (a ``wait`` action lets animations play)."""
+        held, self._held = self._held, 0
+        self._wake.set()
+        try:
+            time.sleep(seconds)
+        finally:
+            self._held = held
+
     def close(self) -> None:
         self._stopping = True
         self._wake.set()
@@ -234,7 +270,8 @@ class PumpedFrames:
         draws its own, and the pump stays out of its way."""
         try:
             while not self._stopping:
-                due = self._last_frame_at + FRAME_INTERVAL_S - time.monotonic()
+                interval = HELD_FRAME_INTERVAL_S if self._held else FRAME_INTERVAL_S
+                due = self._last_frame_at + interval - time.monotonic()
                 if due > 0:
                     self._wake.wait(due)
                     self._wake.clear()

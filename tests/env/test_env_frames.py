@@ -102,6 +102,33 @@ def test_frames_keep_running_between_actions(tmp_path):
         e.close()
 
 
+def test_the_pump_holds_back_while_the_env_works_but_not_in_a_wait(tmp_path):
+    """Inside ``hold()`` (a reset or a step, which end in a screenshot of their own) the
+    pump draws only every HELD_FRAME_INTERVAL_S; ``wait`` inside it runs at 60 Hz."""
+    page = tmp_path / "raf.html"
+    page.write_text(
+        "<script>window.FRAMES = 0; (function tick() { window.FRAMES++;"
+        " requestAnimationFrame(tick); })();</script>"
+    )
+    e = BrowserEnv("web", viewport=(100, 100))
+    try:
+        e.reset(options={"url": page.as_uri(), "task": "wait"})
+        frames = e.unwrapped._session.frames
+        assert isinstance(frames, PumpedFrames)
+        ticks = lambda: e.page.evaluate("() => window.FRAMES")  # noqa: E731
+        with frames.hold():
+            before = ticks()
+            time.sleep(0.4)
+            held = ticks() - before
+            before = ticks()
+            frames.wait(0.8)
+            waited = ticks() - before
+        assert held <= 6  # ~4 at 10 Hz; ~24 if the pump ignored the hold
+        assert waited >= 12  # ~48 at 60 Hz; ~8 if the wait kept the hold
+    finally:
+        e.close()
+
+
 def test_any_other_chromium_uses_playwright_screenshots(monkeypatch):
     monkeypatch.setenv("SCREENPILOT_CHROMIUM", "/usr/bin/chromium")
     e = BrowserEnv("miniwob.click-test")
