@@ -9,15 +9,17 @@ in a capture; ``close()`` stops what the source started.
   or not, but a screenshot waits for the display's next two frames: ~33 ms at 60 Hz.
 - ``PumpedFrames``: the headless shell under BeginFrame control
   (``--enable-begin-frame-control``), where the page draws a frame only when we ask. A
-  thread of ours asks whenever the page has gone 1/60 s without one, so an idle page
-  runs as on a 60 Hz display (``requestAnimationFrame``, CSS animations); input
-  (env/mouse.py, env/keyboard.py) goes out in one batch followed by the frames that
-  process it (the browser acknowledges a mouse move or a wheel only after a frame has);
-  and a screenshot comes from a frame drawn on the spot instead of waiting for the
-  display's: ~2 ms instead of ~33 (bench/env_bench.py).
+  thread of ours asks whenever the page has gone 1/60 s without one, so between steps
+  the page runs as on a 60 Hz display (``requestAnimationFrame``, CSS animations); 10 Hz
+  once it has drawn nothing new for half a second, or while a reset or step is working
+  towards its own screenshot (``hold``). Input (env/mouse.py, env/keyboard.py) goes out
+  in one batch; a move is taken at the next frame, so one that ends a batch is followed
+  by frames at once; and a screenshot comes from a frame drawn on the spot instead of
+  waiting for the display's: ~2 ms instead of ~33 (bench/env_bench.py).
 
 The two render text with slightly different anti-aliasing (different builds), so a
-model should be trained and run on the same source; every headless env uses the first.
+model should be trained and run on the same source; every headless env uses
+``PumpedFrames``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ FRAME_INTERVAL_S = 1 / 60
 # the pump still draws one after this long, so a task waiting on requestAnimationFrame
 # during its set-up is slowed, never stuck.
 HELD_FRAME_INTERVAL_S = 0.1
+# A page that has drawn nothing new for QUIET_FRAMES frames is idle: the pump slows to
+# IDLE_FRAME_INTERVAL_S (an idle env took 12% of a core at 60 Hz, 2% at 10 Hz). Any
+# input, screenshot or ``wait``, and any frame that shows a change, bring back 60 Hz.
+QUIET_FRAMES = 30
+IDLE_FRAME_INTERVAL_S = 0.1
 CLOSE_TIMEOUT_S = 10.0
 MAX_FRAMES_PER_INPUT = 100
 MAX_FRAMES_PER_SCREENSHOT = 10
@@ -96,9 +103,9 @@ class ScreenshotFrames:
 
 class PumpedFrames:
     """Owns one page's frames under BeginFrame control, over a DevTools connection of its
-    own. A daemon thread draws a frame when the page has gone 1/60 s without one;
-    ``capture`` and ``dispatch`` draw theirs at once. One lock keeps the connection's
-    commands one at a time."""
+    own. A daemon thread draws a frame when the page has gone 1/60 s without one (see
+    ``_pump_interval`` for when it waits longer); ``capture`` and ``dispatch`` draw
+    theirs at once. One lock keeps the connection's commands one at a time."""
 
     def __init__(
         self, websocket_url: str, window_size: tuple[int, int], screen_size: tuple[int, int]
@@ -131,6 +138,8 @@ class PumpedFrames:
         self.stalled = False  # a frame never came, even after Escape
         self._last_frame_at = 0.0
         self._held = 0  # nested ``hold()``s under way
+        self._quiet_frames = 0  # pump frames in a row that drew no change
+        self._waiting = False  # in ``wait``: 60 Hz, whatever the page draws
         self._unanswered: set[int] = set()  # input sent with wait=False, not yet answered
         self._thread = threading.Thread(target=self._run, name="frame-pump", daemon=True)
         self._thread.start()
@@ -141,6 +150,7 @@ class PumpedFrames:
 
     def capture(self, width: int, height: int) -> np.ndarray:
         """A screenshot from a frame drawn now, so it shows everything done so far."""
+        self._active()
         with self._lock:
             for _ in range(MAX_FRAMES_PER_SCREENSHOT):
                 data = self._frame(_SCREENSHOT).get("screenshotData")
@@ -168,6 +178,7 @@ class PumpedFrames:
         only once a frame has processed it, so those are followed by frames at once
         (``needs_frame``); key events are answered without one, unless they scroll.
         ``wait=False`` returns at once: the next screenshot's frame takes the input."""
+        self._active()
         with self._lock:
             pending = {self._cdp.post(method, params) for method, params in commands}
             if not wait:
@@ -197,6 +208,7 @@ class PumpedFrames:
 
     def settle(self, frames: int = 2) -> None:
         """Draw a few frames now: what reacts on the next frames (a scroll) has ended."""
+        self._active()
         with self._lock:
             for _ in range(frames):
                 self._frame()
@@ -216,11 +228,13 @@ class PumpedFrames:
         """Let the page run as on a 60 Hz display for ``seconds``, even inside a hold
         (a ``wait`` action lets animations play)."""
         held, self._held = self._held, 0
+        self._waiting = True
         self._wake.set()
         try:
             time.sleep(seconds)
         finally:
             self._held = held
+            self._waiting = False
 
     def close(self) -> None:
         self._stopping = True
@@ -265,19 +279,34 @@ class PumpedFrames:
             if answered is not None:
                 answered.discard(answer_id)
 
+    def _active(self) -> None:
+        """The env is using the page: the pump goes back to 60 Hz (input may start an
+        animation) and wakes, in case it is sleeping out a longer interval."""
+        self._quiet_frames = 0
+        self._wake.set()
+
+    def _pump_interval(self) -> float:
+        if self._waiting:
+            return FRAME_INTERVAL_S
+        if self._held:
+            return HELD_FRAME_INTERVAL_S
+        if self._quiet_frames >= QUIET_FRAMES:
+            return IDLE_FRAME_INTERVAL_S
+        return FRAME_INTERVAL_S
+
     def _run(self) -> None:
         """A frame whenever the page has gone 1/60 s without one: an env that steps fast
         draws its own, and the pump stays out of its way."""
         try:
             while not self._stopping:
-                interval = HELD_FRAME_INTERVAL_S if self._held else FRAME_INTERVAL_S
-                due = self._last_frame_at + interval - time.monotonic()
+                due = self._last_frame_at + self._pump_interval() - time.monotonic()
                 if due > 0:
                     self._wake.wait(due)
                     self._wake.clear()
                     continue
                 with self._lock:
-                    self._frame()
+                    drew = self._frame().get("hasDamage", True)
+                self._quiet_frames = 0 if drew else self._quiet_frames + 1
         except Exception:
             # The browser went away: the pump ends, ``alive`` turns False, and the env's
             # next step or reset reports it (and a reset starts a new browser).

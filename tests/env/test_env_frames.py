@@ -129,6 +129,31 @@ def test_the_pump_holds_back_while_the_env_works_but_not_in_a_wait(tmp_path):
         e.close()
 
 
+def test_the_pump_slows_down_on_a_page_that_draws_nothing_new(tmp_path):
+    """An idle page gets 10 frames a second instead of 60 (CPU for everything else); one
+    that keeps changing what it draws keeps 60."""
+    counter = "window.FRAMES = 0; (function tick() { window.FRAMES++; %s requestAnimationFrame(tick); })();"
+    still = tmp_path / "still.html"
+    still.write_text(f"<div id=d>still</div><script>{counter % ''}</script>")
+    moving = tmp_path / "moving.html"
+    moving.write_text(
+        f"<div id=d>0</div><script>{counter % 'd.textContent = window.FRAMES;'}</script>"
+    )
+    e = BrowserEnv("web", viewport=(100, 100))
+    try:
+        rates = {}
+        for page in (still, moving):
+            e.reset(options={"url": page.as_uri(), "task": "idle"})
+            time.sleep(1.0)  # 30 quiet frames make a page idle
+            before = e.page.evaluate("() => window.FRAMES")
+            time.sleep(1.0)
+            rates[page.stem] = e.page.evaluate("() => window.FRAMES") - before
+        assert rates["still"] <= 15  # ~10
+        assert rates["moving"] >= 30  # ~60
+    finally:
+        e.close()
+
+
 def test_any_other_chromium_uses_playwright_screenshots(monkeypatch):
     monkeypatch.setenv("SCREENPILOT_CHROMIUM", "/usr/bin/chromium")
     e = BrowserEnv("miniwob.click-test")
