@@ -8,7 +8,7 @@
         reset and step times and screenshot latency of BrowserEnv (frame control, and
         with Playwright's screenshots), side by side with miniwob's own Selenium env on
         the same tasks and the same random actions; then throughput with 1, 2 and 4
-        workers, and memory over many episodes.
+        workers, the CPU an idle env takes, and memory over many episodes.
 
 Results are printed as markdown, ready for BENCHMARKS.md.
 """
@@ -58,6 +58,35 @@ def bench_experts(args) -> None:
     print(f"\n{len(tasks)} tasks x {args.seeds} seeds, {args.workers} workers: {elapsed:.0f} s")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
+
+
+def _cpu_seconds(pids) -> float:
+    """User + system CPU seconds of the processes (those still running)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _idle_cpu_percent(kind, task: str, seconds: float) -> float:
+    """What an env costs the machine while nobody steps it (our frame pump, a
+    browser's own timers)."""
+    from env.browser import descendant_pids
+
+    before = set(descendant_pids())
+    env = kind.make(task)
+    try:
+        pids = (set(descendant_pids()) - before) | {os.getpid()}
+        time.sleep(1.0)  # the reset's aftermath
+        start = _cpu_seconds(pids)
+        time.sleep(seconds)
+        return 100 * (_cpu_seconds(pids) - start) / seconds
+    finally:
+        env.close()
 
 
 def _rss_mb(pids) -> float:
@@ -128,6 +157,9 @@ class _Ours:
     def screenshot(self, env):
         env.unwrapped._observe()
 
+    def run_script(self, env, function_js: str):
+        return env.unwrapped.page.evaluate(function_js)
+
 
 class _MiniWoB:
     """miniwob's own gymnasium env: Selenium and Debian's chromedriver."""
@@ -160,6 +192,37 @@ class _MiniWoB:
     def screenshot(self, env):
         env.unwrapped.instance.driver.get_screenshot_as_png()
 
+    def run_script(self, env, function_js: str):
+        return env.unwrapped.instance.driver.execute_script(f"return ({function_js})()")
+
+
+# Times the task's own episode set-up in the page (MiniWoB++'s core.startEpisodeReal),
+# which every env runs once a reset; measured apart from the timed episodes.
+_TIME_TASK_START_JS = """() => {
+  if (!core.__timed) {
+    const start = core.startEpisodeReal;
+    core.startEpisodeReal = function () {
+      const t = performance.now();
+      try { return start.apply(this, arguments); }
+      finally { window.__taskStartMs = performance.now() - t; }
+    };
+    core.__timed = true;
+  }
+  window.__taskStartMs = null;
+}"""
+
+
+def _task_start_ms(kind, env, seeds) -> float:
+    """Median ms the task's own start script takes in this env's page."""
+    times = []
+    for seed in seeds:
+        kind.run_script(env, _TIME_TASK_START_JS)
+        env.reset(seed=seed)
+        took = kind.run_script(env, "() => window.__taskStartMs")
+        if took is not None:  # None: the reset loaded the page anew, without the timer
+            times.append(took)
+    return sorted(times)[len(times) // 2] if times else float("nan")
+
 
 def _play(kind, env, seeds, steps: int, resets: list, step_times: list) -> None:
     """Episodes on ``seeds``, each a reset and up to ``steps`` shared random actions;
@@ -190,6 +253,7 @@ def _time_envs(kinds: dict, task: str, episodes: int, steps: int, rounds: int) -
             _play(kind, envs[name], seeds, steps, *times[name])
     rows = {}
     for name, kind in kinds.items():
+        task_start_ms = _task_start_ms(kind, envs[name], range(episodes, episodes + 30))
         shots = []
         for _ in range(20):
             start = time.perf_counter()
@@ -204,6 +268,7 @@ def _time_envs(kinds: dict, task: str, episodes: int, steps: int, rounds: int) -
             "step_ms": step_ms,
             "cycle_ms": reset_ms + step_ms,
             "shot_ms": 1000 * sorted(shots)[len(shots) // 2],
+            "task_start_ms": task_start_ms,
         }
     return rows
 
@@ -219,21 +284,27 @@ def bench_speed(args) -> None:
         f"{args.episodes} episodes a task, each a reset and up to {args.steps} random actions "
         "(the same for every env: clicks, typed words, keys), one browser each, the envs "
         f"taking turns in {args.rounds} rounds. "
-        "Mean ms of a reset, of a step, and their sum; median ms of one screenshot.\n"
+        "Mean ms of a reset, of a step, and their sum; median ms of one screenshot. "
+        "Task start: median ms of the task's own core.startEpisodeReal() in the page, "
+        "which every env's reset runs (measured apart, 30 more resets); the last column "
+        "is the speed-up of what the env adds to it (reset+step minus task start).\n"
     )
     print(
         "| task | env | reset ms | step ms | reset+step ms | reset+step/s "
-        "| speed-up vs miniwob env | screenshot ms |"
+        "| speed-up vs miniwob env | screenshot ms | task start ms | speed-up without it |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for task in tasks:
         rows = _time_envs(kinds, task, args.episodes, args.steps, args.rounds)
-        theirs = rows["miniwob env"]["cycle_ms"]
+        theirs = rows["miniwob env"]
         for name, row in rows.items():
+            added = row["cycle_ms"] - row["task_start_ms"]
+            theirs_added = theirs["cycle_ms"] - theirs["task_start_ms"]
             print(
                 f"| {task} | {name} | {row['reset_ms']:.1f} | {row['step_ms']:.1f} | "
                 f"{row['cycle_ms']:.1f} | {1000 / row['cycle_ms']:.1f} | "
-                f"{theirs / row['cycle_ms']:.1f}x | {row['shot_ms']:.1f} |"
+                f"{theirs['cycle_ms'] / row['cycle_ms']:.1f}x | {row['shot_ms']:.1f} | "
+                f"{row['task_start_ms']:.1f} | {theirs_added / added:.1f}x |"
             )
 
     if args.parallel_episodes:
@@ -251,6 +322,16 @@ def bench_speed(args) -> None:
             wall = time.perf_counter() - start
             steps = sum(r.steps for r in results)
             print(f"| {workers} | {len(results) / wall:.1f} | {steps / wall:.1f} | {wall:.1f} |")
+
+    if args.idle_seconds:
+        print(
+            f"\nCPU of one idle env ({tasks[0]}, after a reset; its Python process and "
+            f"browser over {args.idle_seconds} s):\n"
+        )
+        print("| env | idle CPU, % of a core |")
+        print("| --- | --- |")
+        for name, kind in kinds.items():
+            print(f"| {name} | {_idle_cpu_percent(kind, tasks[0], args.idle_seconds):.1f} |")
 
     if args.memory_episodes:
         from env.browser import descendant_pids
@@ -333,6 +414,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=4, help="the envs take turns this many times")
     p.add_argument("--parallel-episodes", type=int, default=200)
     p.add_argument("--memory-episodes", type=int, default=500)
+    p.add_argument("--idle-seconds", type=float, default=5.0, help="idle CPU of each env")
     p.set_defaults(func=bench_speed)
     p = sub.add_parser("check-env", help="gymnasium's check_env on every registered env")
     p.add_argument("--tasks", default="", help="comma-separated MiniWoB++ task ids (default: all)")
