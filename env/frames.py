@@ -150,8 +150,8 @@ class PumpedFrames:
 
     def capture(self, width: int, height: int) -> np.ndarray:
         """A screenshot from a frame drawn now, so it shows everything done so far."""
-        self._active()
         with self._lock:
+            self._active()
             for _ in range(MAX_FRAMES_PER_SCREENSHOT):
                 data = self._frame(_SCREENSHOT).get("screenshotData")
                 if self._unanswered:
@@ -176,10 +176,11 @@ class PumpedFrames:
         """Input commands (``Input.dispatchMouseEvent``...), sent at once; returns when
         the browser has acknowledged every one. It acknowledges a mouse move or a wheel
         only once a frame has processed it, so those are followed by frames at once
-        (``needs_frame``); key events are answered without one, unless they scroll.
+        (``needs_frame``); key events, and a press or release with the moves before it,
+        are answered without one (a key that scrolls waits for one).
         ``wait=False`` returns at once: the next screenshot's frame takes the input."""
-        self._active()
         with self._lock:
+            self._active()
             pending = {self._cdp.post(method, params) for method, params in commands}
             if not wait:
                 self._unanswered |= pending
@@ -208,8 +209,8 @@ class PumpedFrames:
 
     def settle(self, frames: int = 2) -> None:
         """Draw a few frames now: what reacts on the next frames (a scroll) has ended."""
-        self._active()
         with self._lock:
+            self._active()
             for _ in range(frames):
                 self._frame()
 
@@ -227,13 +228,11 @@ class PumpedFrames:
     def wait(self, seconds: float) -> None:
         """Let the page run as on a 60 Hz display for ``seconds``, even inside a hold
         (a ``wait`` action lets animations play)."""
-        held, self._held = self._held, 0
         self._waiting = True
         self._wake.set()
         try:
             time.sleep(seconds)
         finally:
-            self._held = held
             self._waiting = False
 
     def close(self) -> None:
@@ -281,7 +280,8 @@ class PumpedFrames:
 
     def _active(self) -> None:
         """The env is using the page: the pump goes back to 60 Hz (input may start an
-        animation) and wakes, in case it is sleeping out a longer interval."""
+        animation) and wakes, in case it is sleeping out a longer interval. The caller
+        holds the lock, as the pump does when it counts quiet frames."""
         self._quiet_frames = 0
         self._wake.set()
 
@@ -306,7 +306,7 @@ class PumpedFrames:
                     continue
                 with self._lock:
                     drew = self._frame().get("hasDamage", True)
-                self._quiet_frames = 0 if drew else self._quiet_frames + 1
+                    self._quiet_frames = 0 if drew else self._quiet_frames + 1
         except Exception:
             # The browser went away: the pump ends, ``alive`` turns False, and the env's
             # next step or reset reports it (and a reset starts a new browser).
