@@ -13,9 +13,10 @@ in a capture; ``close()`` stops what the source started.
   the page runs as on a 60 Hz display (``requestAnimationFrame``, CSS animations); 10 Hz
   once it has drawn nothing new for half a second, or while a reset or step is working
   towards its own screenshot (``hold``). Input (env/mouse.py, env/keyboard.py) goes out
-  in one batch; a move is taken at the next frame, so one that ends a batch is followed
-  by frames at once; and a screenshot comes from a frame drawn on the spot instead of
-  waiting for the display's: ~2 ms instead of ~33 (bench/env_bench.py).
+  in one batch followed by the frames that process it (the browser acknowledges a mouse
+  move or a wheel only after a frame has); and a screenshot comes from a frame drawn on
+  the spot instead of waiting for the display's: ~2 ms instead of ~33
+  (bench/env_bench.py).
 
 The two render text with slightly different anti-aliasing (different builds), so a
 model should be trained and run on the same source; every headless env uses
@@ -49,10 +50,9 @@ IDLE_FRAME_INTERVAL_S = 0.1
 CLOSE_TIMEOUT_S = 10.0
 MAX_FRAMES_PER_INPUT = 100
 MAX_FRAMES_PER_SCREENSHOT = 10
-# Key events are answered in well under a millisecond, a click's events once its handlers
-# have run (2-6 ms); input not answered after this long waits for a frame (a key that
-# scrolls the page).
-INPUT_WITHOUT_FRAME_S = 0.02
+# Key events are answered in well under a millisecond; one not answered after this long
+# waits for a frame (a key that scrolls the page).
+INPUT_WITHOUT_FRAME_S = 0.05
 # A frame takes milliseconds; one that has not come after this long is held up by a page
 # popup our frames cannot draw (env/frame_control_page.js keeps the known ones shut).
 POPUP_TIMEOUT_S = 3.0
@@ -176,8 +176,11 @@ class PumpedFrames:
         """Input commands (``Input.dispatchMouseEvent``...), sent at once; returns when
         the browser has acknowledged every one. It acknowledges a mouse move or a wheel
         only once a frame has processed it, so those are followed by frames at once
-        (``needs_frame``); key events, and a press or release with the moves before it,
-        are answered without one (a key that scrolls waits for one).
+        (``needs_frame``); key events are answered without one, unless they scroll.
+        A click waits for a frame too, although its events are answered without one:
+        a script run right after the answers could still miss what the click did (a
+        step judged before its submit click, seen on enter-password), while the frame's
+        main-thread work comes after it.
         ``wait=False`` returns at once: the next screenshot's frame takes the input."""
         with self._lock:
             self._active()

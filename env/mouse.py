@@ -77,9 +77,4 @@ class CDPMouse:
         return event
 
     def _send(self, events: list[dict], wait: bool = True) -> None:
-        # The page takes a move at its next frame, but a press or release at once, with
-        # the moves queued before it: a click needs no frame of its own, and the
-        # screenshot's frame draws what it did (~1 ms a click).
-        needs_frame = events[-1]["type"] == "mouseMoved"
-        commands = [("Input.dispatchMouseEvent", e) for e in events]
-        self._frames.dispatch(commands, needs_frame=needs_frame, wait=wait)
+        self._frames.dispatch([("Input.dispatchMouseEvent", e) for e in events], wait=wait)
