@@ -283,10 +283,12 @@ class PumpedFrames:
 
     def _active(self) -> None:
         """The env is using the page: the pump goes back to 60 Hz (input may start an
-        animation) and wakes, in case it is sleeping out a longer interval. The caller
-        holds the lock, as the pump does when it counts quiet frames."""
+        animation), waking if it was sleeping out the idle interval (a hold's end wakes
+        it from the held one). The caller holds the lock, as the pump does when it counts
+        quiet frames."""
+        if self._quiet_frames >= QUIET_FRAMES:
+            self._wake.set()
         self._quiet_frames = 0
-        self._wake.set()
 
     def _pump_interval(self) -> float:
         if self._waiting:

@@ -83,17 +83,23 @@ def test_a_popup_nothing_keeps_shut_is_closed_and_reported(pickers):
     assert info["last_action_error"] is None and seconds < 2.5
 
 
+def _frame_counter(tmp_path, name: str, each_frame: str = "") -> str:
+    """A page that counts its requestAnimationFrame ticks in ``window.FRAMES`` (and runs
+    ``each_frame`` on each): its file URI."""
+    page = tmp_path / f"{name}.html"
+    page.write_text(
+        f"<div id=d>0</div><script>window.FRAMES = 0; (function tick() {{ window.FRAMES++;"
+        f" {each_frame} requestAnimationFrame(tick); }})();</script>"
+    )
+    return page.as_uri()
+
+
 def test_frames_keep_running_between_actions(tmp_path):
     """The pump draws 60 frames a second, so requestAnimationFrame runs during a wait
     the way it does in a browser on a display."""
-    page = tmp_path / "raf.html"
-    page.write_text(
-        "<script>window.FRAMES = 0; (function tick() { window.FRAMES++;"
-        " requestAnimationFrame(tick); })();</script>"
-    )
     e = BrowserEnv("web", viewport=(100, 100), wait_ms=500)
     try:
-        e.reset(options={"url": page.as_uri(), "task": "wait"})
+        e.reset(options={"url": _frame_counter(tmp_path, "raf"), "task": "wait"})
         before = e.page.evaluate("() => window.FRAMES")
         e.step(Action(type="wait"))
         # ~30 at 60 Hz; none at all if nothing drew frames between actions
@@ -105,14 +111,9 @@ def test_frames_keep_running_between_actions(tmp_path):
 def test_the_pump_holds_back_while_the_env_works_but_not_in_a_wait(tmp_path):
     """Inside ``hold()`` (a reset or a step, which end in a screenshot of their own) the
     pump draws only every HELD_FRAME_INTERVAL_S; ``wait`` inside it runs at 60 Hz."""
-    page = tmp_path / "raf.html"
-    page.write_text(
-        "<script>window.FRAMES = 0; (function tick() { window.FRAMES++;"
-        " requestAnimationFrame(tick); })();</script>"
-    )
     e = BrowserEnv("web", viewport=(100, 100))
     try:
-        e.reset(options={"url": page.as_uri(), "task": "wait"})
+        e.reset(options={"url": _frame_counter(tmp_path, "raf"), "task": "wait"})
         frames = e.unwrapped._session.frames
         assert isinstance(frames, PumpedFrames)
         ticks = lambda: e.page.evaluate("() => window.FRAMES")  # noqa: E731
@@ -132,22 +133,19 @@ def test_the_pump_holds_back_while_the_env_works_but_not_in_a_wait(tmp_path):
 def test_the_pump_slows_down_on_a_page_that_draws_nothing_new(tmp_path):
     """An idle page gets 10 frames a second instead of 60 (CPU for everything else); one
     that keeps changing what it draws keeps 60."""
-    counter = "window.FRAMES = 0; (function tick() { window.FRAMES++; %s requestAnimationFrame(tick); })();"
-    still = tmp_path / "still.html"
-    still.write_text(f"<div id=d>still</div><script>{counter % ''}</script>")
-    moving = tmp_path / "moving.html"
-    moving.write_text(
-        f"<div id=d>0</div><script>{counter % 'd.textContent = window.FRAMES;'}</script>"
-    )
+    pages = {
+        "still": _frame_counter(tmp_path, "still"),
+        "moving": _frame_counter(tmp_path, "moving", "d.textContent = window.FRAMES;"),
+    }
     e = BrowserEnv("web", viewport=(100, 100))
     try:
         rates = {}
-        for page in (still, moving):
-            e.reset(options={"url": page.as_uri(), "task": "idle"})
+        for name, url in pages.items():
+            e.reset(options={"url": url, "task": "idle"})
             time.sleep(1.0)  # 30 quiet frames make a page idle
             before = e.page.evaluate("() => window.FRAMES")
             time.sleep(1.0)
-            rates[page.stem] = e.page.evaluate("() => window.FRAMES") - before
+            rates[name] = e.page.evaluate("() => window.FRAMES") - before
         assert rates["still"] <= 15  # ~10
         assert rates["moving"] >= 30  # ~60
     finally:
