@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 import re
 
-from dataset.actions import Action
-from dataset.errors import UserError
+from screenpilot.dataset.actions import Action
+from screenpilot.dataset.errors import UserError
 
 AGENT_KINDS = ("model", "random", "expert")
 
@@ -31,7 +31,7 @@ class ModelAgent(Agent):
     """The trained vision-language-action model: pixels and task text only."""
 
     def __init__(self, run: str, device: str = "cpu"):
-        from model.checkpoint import load_model, resolve_model_dir
+        from screenpilot.model.checkpoint import load_model, resolve_model_dir
 
         self.model_dir = resolve_model_dir(run)
         self.model = load_model(self.model_dir, device=device)
@@ -74,7 +74,7 @@ class ExpertAgent(Agent):
         self.expert = None
 
     def reset(self, task_name: str | None = None, seed: int | None = None) -> None:
-        from env import get_expert
+        from screenpilot.env import get_expert
 
         if task_name is None:
             raise UserError("--agent expert runs only on sandbox tasks (--env or --tasks)")

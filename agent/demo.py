@@ -69,9 +69,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def run_demo(out: Path, tasks: list[str], recipe: DemoRecipe, *, workers: int = 2) -> dict:
-    from model.train import train
-    from model.train_config import TrainConfig
-    from recorder.expert import record_experts
+    from screenpilot.model.train import train
+    from screenpilot.model.train_config import TrainConfig
+    from screenpilot.recorder.expert import record_experts
 
     from .evaluate import EvalSpec, evaluate
     from .report import format_table, write_report

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from dataset.errors import UserError
+from screenpilot.dataset.errors import UserError
 
 from .evaluate import DEFAULT_SEED_OFFSET
 
@@ -40,8 +40,8 @@ def register(subparsers) -> None:
 
 
 def suite_tasks(suite: str) -> list[str]:
-    from env import task_names
-    from env.experts import expert_tasks
+    from screenpilot.env import task_names
+    from screenpilot.env.experts import expert_tasks
 
     with_expert = set(expert_tasks())
     tasks = [t for t in task_names() if t.startswith(f"{suite}.") and t in with_expert]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
-from dataset.errors import UserError
+from screenpilot.dataset.errors import UserError
 
 DEFAULT_SEED_OFFSET = 1_000_000  # far above the expert recorder's default seeds 0..N-1
 VIDEOS_PER_OUTCOME = 2
@@ -68,9 +68,9 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 def training_seeds(model_run: str) -> dict[str, set[int]] | None:
     """The (task -> seeds) a model was trained on, from the datasets its run names;
     None when the run does not say or its data is gone."""
-    from dataset.errors import DatasetError
-    from dataset.format import read_episode_lines, read_info
-    from model.checkpoint import resolve_model_dir
+    from screenpilot.dataset.errors import DatasetError
+    from screenpilot.dataset.format import read_episode_lines, read_info
+    from screenpilot.model.checkpoint import resolve_model_dir
 
     # The trainer saves its resolved config beside every model and checkpoint it writes.
     config_path = resolve_model_dir(model_run) / "train_config.json"
@@ -118,7 +118,7 @@ class EvalRunner:
         self.env = None
 
     def _setup(self, task: str):
-        from env.browser_env import BrowserEnv
+        from screenpilot.env.browser_env import BrowserEnv
 
         from .agents import make_agent
 
@@ -160,10 +160,9 @@ class EvalRunner:
 
 def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=()) -> dict:
     """Play every (task, seed); write results.json and report.html in ``out``."""
-    from tqdm import tqdm
-
-    from env import task_names
-    from env.pool import run_jobs
+    from screenpilot.console import progress
+    from screenpilot.env import task_names
+    from screenpilot.env.pool import run_jobs
 
     from .report import write_report
 
@@ -174,7 +173,7 @@ def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=
     if spec.episodes < 1 or spec.workers < 1:
         raise UserError("--episodes and --workers must be at least 1")
     if spec.model:
-        from model.checkpoint import resolve_model_dir
+        from screenpilot.model.checkpoint import resolve_model_dir
 
         resolve_model_dir(spec.model)  # a missing model is one clear line, before any browser
     check_seed_overlap(spec)
@@ -186,7 +185,9 @@ def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=
     workers = min(spec.workers, len(jobs))
     # Several workers on few cores: one torch thread each, or they fight for the cores.
     threads = 1 if workers > 1 else None
-    bar = tqdm(total=len(jobs), unit="ep", disable=not progress, desc=f"eval {spec.agent_label}")
+    bar = progress(
+        total=len(jobs), unit="ep", disable=not progress, desc=f"eval {spec.agent_label}"
+    )
     wins = 0
 
     def on_result(outcome: EpisodeOutcome) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset.actions import Action
+from screenpilot.dataset.actions import Action
 
 
 @dataclass
@@ -97,7 +97,7 @@ def write_rollout_video(rollout: Rollout, path: str | Path, fps: float = 2.0) ->
     """What the agent saw and did: each screenshot with the action chosen on it drawn
     (a ring where it clicked, an arrow where it dragged, typed text and keys as a
     caption, the step number), then the screen it left behind."""
-    from dataset.render import write_annotated_video
+    from screenpilot.dataset.render import write_annotated_video
 
     if not rollout.screenshots:
         raise ValueError("this rollout kept no screenshots")

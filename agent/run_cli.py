@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dataset.errors import UserError
+from screenpilot.dataset.errors import UserError
 
 DESKTOP_MAX_STEPS = 20  # a live desktop gets a short leash unless --max-steps says otherwise
 
@@ -75,8 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _sandbox_env(args):
-    from env import task_names
-    from env.browser_env import BrowserEnv
+    from screenpilot.env import task_names
+    from screenpilot.env.browser_env import BrowserEnv
 
     if args.env:
         if args.env not in set(task_names()):
@@ -124,7 +124,7 @@ def _finish(rollout, args) -> int:
 
 
 def _run_desktop(args, agent) -> int:
-    from env.desktop_env import DesktopEnv
+    from screenpilot.env.desktop_env import DesktopEnv
 
     if not args.yes and not args.dry_run:
         if not sys.stdin.isatty():

@@ -37,9 +37,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dataset.actions import Action
-from dataset.format import EpisodeWriter
-from dataset.samples import StepSamples, collate_samples
+from screenpilot.dataset.actions import Action
+from screenpilot.dataset.format import EpisodeWriter
+from screenpilot.dataset.samples import StepSamples, collate_samples
 
 FPS = 10
 # At 10 fps, one action every 0.2 s: a fast demonstration. Slower ones have more frames

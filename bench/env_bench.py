@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from env.experts import expert_tasks  # noqa: E402
-from env.parallel import run_episodes  # noqa: E402
+from screenpilot.env.experts import expert_tasks  # noqa: E402
+from screenpilot.env.parallel import run_episodes  # noqa: E402
 
 
 def bench_experts(args) -> None:
@@ -75,7 +75,7 @@ def _cpu_seconds(pids) -> float:
 def _idle_cpu_percent(kind, task: str, seconds: float) -> float:
     """What an env costs the machine while nobody steps it (our frame pump, a
     browser's own timers)."""
-    from env.browser import descendant_pids
+    from screenpilot.env.browser import descendant_pids
 
     before = set(descendant_pids())
     env = kind.make(task)
@@ -129,7 +129,7 @@ class _Ours:
         self.chromium = chromium
 
     def make(self, task: str):
-        from env.browser_env import BrowserEnv
+        from screenpilot.env.browser_env import BrowserEnv
 
         previous = os.environ.get("SCREENPILOT_CHROMIUM")
         if self.chromium:
@@ -145,7 +145,7 @@ class _Ours:
         return env
 
     def action(self, env, shared):
-        from dataset.actions import Action
+        from screenpilot.dataset.actions import Action
 
         kind, *args = shared
         if kind == "click":
@@ -334,8 +334,8 @@ def bench_speed(args) -> None:
             print(f"| {name} | {_idle_cpu_percent(kind, tasks[0], args.idle_seconds):.1f} |")
 
     if args.memory_episodes:
-        from env.browser import descendant_pids
-        from env.browser_env import BrowserEnv
+        from screenpilot.env.browser import descendant_pids
+        from screenpilot.env.browser_env import BrowserEnv
 
         env = BrowserEnv(tasks[0])
         rows = []
@@ -364,7 +364,7 @@ class _CheckEnvRunner:
         import gymnasium as gym
         from gymnasium.utils.env_checker import check_env
 
-        import env as sandbox
+        from screenpilot import env as sandbox
 
         e = gym.make(sandbox.gym_id(task))
         try:
@@ -382,7 +382,7 @@ class _CheckEnvRunner:
 
 
 def bench_check_env(args) -> None:
-    from env import run_jobs, task_names
+    from screenpilot.env import run_jobs, task_names
 
     tasks = [f"miniwob.{t}" for t in args.tasks.split(",")] if args.tasks else task_names()
     start = time.perf_counter()

@@ -231,7 +231,7 @@ class Window:
 # ---- our recorder ---------------------------------------------------------------------------
 def screenpilot_cmd() -> list[str]:
     script = Path(sys.executable).parent / "screenpilot"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "agent.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "screenpilot.agent.cli"]
 
 
 def xdotool(env: dict, *args: str) -> float:
@@ -303,7 +303,7 @@ def match_latencies(sent: list[tuple], events, origin: float) -> list[float | No
 
 
 def run_ours(screen: Screen, fps: float, cfg: Config, work: Path) -> dict:
-    from dataset.reader import open_dataset
+    from screenpilot.dataset.reader import open_dataset
 
     out = work / f"ours_{screen.width}x{screen.height}_{fps:g}"
     err_path = work / "ours.err"
@@ -466,7 +466,7 @@ def run_presets(screen: Screen, cfg: Config, work: Path) -> list[dict]:
     import av
     import cv2
 
-    from dataset.video import VideoWriter
+    from screenpilot.dataset.video import VideoWriter
 
     bgra, grab = capture_frames(screen, cfg.preset_frames)
     n = len(bgra)
@@ -544,7 +544,7 @@ class TreeCPU:
 
 
 def run_experts_once(episodes: int, work: Path) -> dict:
-    from recorder.expert import record_experts
+    from screenpilot.recorder.expert import record_experts
 
     out = work / f"experts_{episodes}"
     busy, tree = Window(), TreeCPU()

@@ -30,8 +30,8 @@ BF16_PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A
 def synthetic_dataset(root: Path, episodes: int = 40) -> Path:
     import cv2
 
-    from dataset.actions import Action
-    from dataset.format import EpisodeWriter
+    from screenpilot.dataset.actions import Action
+    from screenpilot.dataset.format import EpisodeWriter
 
     rng = np.random.default_rng(0)
     for e in range(episodes):
@@ -83,10 +83,10 @@ def main() -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from model.configuration import VLAConfig
-    from model.data import make_samples, open_datasets, preload
-    from model.modeling import VLAModel
-    from model.preprocess import collate
+    from screenpilot.model.configuration import VLAConfig
+    from screenpilot.model.data import make_samples, open_datasets, preload
+    from screenpilot.model.modeling import VLAModel
+    from screenpilot.model.preprocess import collate
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -164,7 +164,7 @@ def main() -> int:
     model.eval()
     obs = {"screenshot": table.features["image"][0].permute(1, 2, 0).numpy(),
            "task": 'Enter "w000" into the text field and press Submit.'}  # fmt: skip
-    from dataset.actions import Action
+    from screenpilot.dataset.actions import Action
 
     history = [Action("click", x=50, y=60)]
     lat = timed(lambda: model.predict(obs, history), 30)

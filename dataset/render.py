@@ -24,11 +24,11 @@ def render_episode(
     """Write ``episode`` (a ``reader.Episode``) with its actions drawn to the MP4
     ``out_path``, one output frame per captured frame at the episode's fps; returns the
     path. The file appears whole or not at all."""
-    from tqdm import tqdm
+    from screenpilot.console import progress
 
     if episode.num_frames == 0:
         raise DatasetError(f"episode {episode.index} has no frames to render")
-    frames = tqdm(
+    frames = progress(
         episode.frames(),
         total=episode.num_frames,
         desc=f"render episode {episode.index}",

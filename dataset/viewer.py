@@ -34,6 +34,8 @@ def write_viewer(
     (no frames, a damaged video) is listed with the reason instead of a video."""
     from tqdm import tqdm
 
+    from screenpilot.console import progress
+
     from .reader import open_dataset
     from .render import render_episode
 
@@ -44,7 +46,7 @@ def write_viewer(
     chosen = list(dataset) if episodes is None else [dataset[i] for i in episodes]
 
     sections = []
-    for episode in tqdm(chosen, desc="render episodes", unit="episode", disable=not progress):
+    for episode in progress(chosen, desc="render episodes", unit="episode", disable=not progress):
         video_name = f"{episode_name(episode.index)}.mp4"
         try:
             render_episode(episode, out / video_name)

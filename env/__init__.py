@@ -1,7 +1,7 @@
 """screenpilot's sandbox: Gymnasium environments, task suites and scripted experts.
 
     import gymnasium as gym
-    import env                                   # registers screenpilot/* ids
+    from screenpilot import env                  # registers screenpilot/* ids
 
     e = gym.make("screenpilot/miniwob.click-button-v0")   # or env.BrowserEnv("miniwob.click-button")
     obs, info = e.reset(seed=7)                  # obs = {"screenshot": uint8 (H, W, 3), "task": str}
@@ -42,15 +42,15 @@ from .registration import gym_id, register_envs, task_infos, task_names
 
 # Lazy re-exports: the name -> the module that defines it. Importing ``env`` stays cheap.
 _LAZY = {
-    "BrowserEnv": "env.browser_env",
-    "DesktopEnv": "env.desktop_env",
-    "get_expert": "env.experts",
-    "expert_tasks": "env.experts",
-    "run_expert_episode": "env.experts",
-    "Episode": "env.experts",
-    "run_episodes": "env.parallel",
-    "EpisodeResult": "env.parallel",
-    "run_jobs": "env.pool",
+    "BrowserEnv": "screenpilot.env.browser_env",
+    "DesktopEnv": "screenpilot.env.desktop_env",
+    "get_expert": "screenpilot.env.experts",
+    "expert_tasks": "screenpilot.env.experts",
+    "run_expert_episode": "screenpilot.env.experts",
+    "Episode": "screenpilot.env.experts",
+    "run_episodes": "screenpilot.env.parallel",
+    "EpisodeResult": "screenpilot.env.parallel",
+    "run_jobs": "screenpilot.env.pool",
 }
 
 __all__ = ["gym_id", "register_envs", "task_infos", "task_names", *_LAZY]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dataset.errors import UserError
+from screenpilot.dataset.errors import UserError
 
 from .cdp import CDPConnection
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from dataset.actions import Action
-from dataset.errors import ActionError
+from screenpilot.dataset.actions import Action
+from screenpilot.dataset.errors import ActionError
 
 from . import execute, spaces
 from .browser import BrowserCrashedError, BrowserSession

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import gymnasium as gym
 import numpy as np
 
-from dataset.actions import Action, combo_to_pyautogui
-from dataset.errors import ActionError, UserError
+from screenpilot.dataset.actions import Action, combo_to_pyautogui
+from screenpilot.dataset.errors import ActionError, UserError
 
 from . import spaces
 from .browser_env import to_action

@@ -3,8 +3,8 @@ Actions are data; nothing here evaluates anything the action carries."""
 
 from __future__ import annotations
 
-from dataset.actions import Action, combo_to_playwright
-from dataset.errors import ActionError
+from screenpilot.dataset.actions import Action, combo_to_playwright
+from screenpilot.dataset.errors import ActionError
 
 DRAG_STEPS = 8  # intermediate mousemoves, so drag handlers (jQuery UI) see a real drag
 

@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 
-from dataset.errors import UserError
+from screenpilot.dataset.errors import UserError
 
 from .cdp import CDPConnection, CDPError
 

@@ -4,7 +4,7 @@
 freshly reset episode, and returns the results in the order of the pairs. An episode
 depends only on its task, its seed and the policy, never on which worker ran it or
 what ran before, so the results do not depend on K. Workers are spawned processes,
-one browser each (``env.pool``); each closes its browser before it exits.
+one browser each (``screenpilot.env.pool``); each closes its browser before it exits.
 """
 
 from __future__ import annotations

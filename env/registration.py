@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dataset.errors import UserError
+from screenpilot.dataset.errors import UserError
 
 from .tasks import miniwob
 from .tasks.base import Task
 
 NAMESPACE = "screenpilot"
 VERSION = 0
-ENTRY_POINT = "env.browser_env:BrowserEnv"
+ENTRY_POINT = "screenpilot.env.browser_env:BrowserEnv"
 WEB_TASK = "web"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from dataset.actions import ACTION_FIELDS, ACTION_TYPES, SPECIAL_KEYS, Action
+from screenpilot.dataset.actions import ACTION_FIELDS, ACTION_TYPES, SPECIAL_KEYS, Action
 
 MAX_TASK_CHARS = 2000
 MAX_TYPED_CHARS = 64

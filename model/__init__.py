@@ -1,10 +1,10 @@
 """The vision-language-action model and its trainer.
 
-    from model import load_model
+    from screenpilot.model import load_model
     model = load_model("runs/demo")                      # a run, checkpoint or model dir
     action = model.predict({"screenshot": img, "task": "Click OK"}, history=[])
 
-    screenpilot train --data DIR[,DIR...] --out RUN       # or: python -m model.train ...
+    screenpilot train --data DIR[,DIR...] --out RUN       # or: python -m screenpilot.model.train ...
 
 torch and transformers load only when one of these names is first used, so that
 ``screenpilot --help`` stays fast.
@@ -16,11 +16,11 @@ import importlib
 
 # Lazy re-exports: the name -> the module that defines it.
 _LAZY = {
-    "VLAConfig": "model.configuration",
-    "VLAModel": "model.modeling",
-    "load_model": "model.checkpoint",
-    "TrainConfig": "model.train_config",
-    "train": "model.train",
+    "VLAConfig": "screenpilot.model.configuration",
+    "VLAModel": "screenpilot.model.modeling",
+    "load_model": "screenpilot.model.checkpoint",
+    "TrainConfig": "screenpilot.model.train_config",
+    "train": "screenpilot.model.train",
 }
 
 __all__ = list(_LAZY)

@@ -53,7 +53,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     launch = run / "launch_config.json"
     launch.write_text(config.to_json())
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc_per_node={args.nproc}", "-m", "model.train",
+           f"--nproc_per_node={args.nproc}", "-m", "screenpilot.model.train",
            "--config", str(launch), "--out", str(run)]  # fmt: skip
     if args.resume:
         cmd.append("--resume")

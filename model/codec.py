@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dataset.actions import ACTION_FIELDS, ACTION_TYPES, Action, bin_to_pixel, pixel_to_bin
+from screenpilot.dataset.actions import (
+    ACTION_FIELDS,
+    ACTION_TYPES,
+    Action,
+    bin_to_pixel,
+    pixel_to_bin,
+)
 
 IGNORE = -100  # cross-entropy's ignore_index: this head has nothing to learn here
 

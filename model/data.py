@@ -8,9 +8,9 @@ import hashlib
 import numpy as np
 import torch
 
-from dataset.errors import DatasetError
-from dataset.reader import open_dataset
-from dataset.samples import StepSamples
+from screenpilot.dataset.errors import DatasetError
+from screenpilot.dataset.reader import open_dataset
+from screenpilot.dataset.samples import StepSamples
 
 from .errors import TrainConfigError
 from .preprocess import Preprocessor, collate
@@ -68,13 +68,13 @@ class TensorSamples:
 def preload(samples: StepSamples, num_workers: int, desc: str = "preloading") -> TensorSamples:
     """Decode and preprocess every sample once, in order (one GOP decode serves the
     neighbouring steps of an episode), spreading the work over DataLoader workers."""
-    from tqdm import tqdm
+    from screenpilot.console import progress
 
     loader = torch.utils.data.DataLoader(
         samples, batch_size=64, shuffle=False, num_workers=num_workers, collate_fn=collate
     )
     parts: dict[str, list] = {}
-    for batch in tqdm(loader, desc=desc, unit="batch", leave=False, disable=None):
+    for batch in progress(loader, desc=desc, unit="batch", leave=False):
         for k, v in batch.items():
             parts.setdefault(k, []).append(v)
     return TensorSamples({k: torch.cat(v) for k, v in parts.items()})

@@ -1,6 +1,6 @@
 """Mistakes a user of the model or the trainer can make, each reported in one line."""
 
-from dataset.errors import UserError
+from screenpilot.dataset.errors import UserError
 
 
 class CheckpointError(UserError):

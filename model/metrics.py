@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dataset.actions import ACTION_TYPES
+from screenpilot.dataset.actions import ACTION_TYPES
 
 from .codec import POINTED, ActionCodec
 

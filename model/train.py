@@ -1,4 +1,4 @@
-"""The trainer: ``python -m model.train --data DIR --out RUN`` (also under ``torchrun``).
+"""The trainer: ``python -m screenpilot.model.train --data DIR --out RUN`` (also under ``torchrun``).
 
 It knows nothing model-specific: it calls ``model(batch) -> (loss, logs)`` and, to
 evaluate, ``model.predict_batch`` + ``metrics.score_batch``. Everything that decides the
@@ -252,10 +252,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
               f"({n_train_eps} episodes), {n_val_eps} held-out episodes; {world} process(es) "
               f"on {device}; steps {start}..{cfg.steps}", file=sys.stderr)  # fmt: skip
 
-    from tqdm import tqdm
+    from screenpilot.console import progress
 
-    bar = tqdm(total=cfg.steps, initial=start, disable=rank != 0 or None, unit="step",
-               dynamic_ncols=True)  # fmt: skip
+    bar = progress(total=cfg.steps, initial=start, disable=rank != 0, unit="step")
     last_eval: dict = {}
     model.train()
     tick, rate = time.perf_counter(), 0.0
@@ -324,10 +323,10 @@ def run_evaluation(model, val_set, train_eval, cfg, device, rank, world, log, st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m screenpilot.model.train", description=__doc__)
     add_train_arguments(parser)
     args = parser.parse_args(argv)
-    from dataset.errors import UserError
+    from screenpilot.dataset.errors import UserError
 
     try:
         cfg = config_from_args(args)

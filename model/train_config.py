@@ -105,7 +105,7 @@ _DIRECT_FLAGS = ("steps", "batch_size", "lr", "device", "precision", "num_worker
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of `screenpilot train` and `python -m model.train` (one definition)."""
+    """The flags of `screenpilot train` and `python -m screenpilot.model.train` (one definition)."""
     types = {f.name: f.type for f in fields(TrainConfig)}
     defaults = TrainConfig()
     parser.add_argument("--data", metavar="DIR[,DIR...]", help=_FLAG_HELP["data"])

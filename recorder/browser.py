@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataset.actions import normalize_key_name
-from dataset.errors import ActionError, UserError
-from dataset.events import Event
+from screenpilot.dataset.actions import normalize_key_name
+from screenpilot.dataset.errors import ActionError, UserError
+from screenpilot.dataset.events import Event
 
 # Runs in every document of the page. Capture phase, so a page that stops propagation
 # still reports; password fields report "*" instead of the character typed.
@@ -146,10 +146,10 @@ def record_browser(
     stop_event: threading.Event | None = None,
     announce=print,
 ) -> list[BrowserEpisode]:
-    from dataset.format import EpisodeWriter
-    from dataset.reader import open_dataset
-    from env.browser_env import BrowserEnv
-    from env.frames import decode_png
+    from screenpilot.dataset.format import EpisodeWriter
+    from screenpilot.dataset.reader import open_dataset
+    from screenpilot.env.browser_env import BrowserEnv
+    from screenpilot.env.frames import decode_png
 
     if not os.environ.get("DISPLAY"):
         raise UserError("record browser opens a window: it needs an X display ($DISPLAY)")

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset.actions import key_from_pynput, normalize_combo
-from dataset.errors import UserError
-from dataset.events import Event
+from screenpilot.dataset.actions import key_from_pynput, normalize_combo
+from screenpilot.dataset.errors import UserError
+from screenpilot.dataset.events import Event
 
 # pynput reports wheel notches; Chromium on X11 scrolls about this many pixels a notch.
 SCROLL_PX_PER_NOTCH = 100
@@ -131,8 +131,8 @@ def record_desktop(
     import cv2
     import mss
 
-    from dataset.format import EpisodeWriter
-    from dataset.reader import open_dataset
+    from screenpilot.dataset.format import EpisodeWriter
+    from screenpilot.dataset.reader import open_dataset
 
     if fps <= 0 or fps > 120:
         raise UserError(f"--fps must be in (0, 120], got {fps}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from dataset.errors import UserError
+from screenpilot.dataset.errors import UserError
 
 # Expert episodes have no real clock: step k's screenshot is stamped k * STEP_S and its
 # action just after, so frame k is exactly what action k was chosen on.
@@ -53,7 +53,7 @@ def plan_jobs(tasks: list[str], episodes: int, seed: int) -> list[Job]:
 
 def write_expert_episode(root: Path, episode, task_name: str, *, durable: bool = True) -> dict:
     """One expert Episode (env.experts.Episode) into the dataset at ``root``."""
-    from dataset.format import EpisodeWriter
+    from screenpilot.dataset.format import EpisodeWriter
 
     height, width = episode.screenshots[0].shape[:2]
     metadata = {"env": task_name, "seed": episode.seed, "expert": True, "errors": episode.errors}
@@ -92,9 +92,9 @@ class ExpertRunner:
         self.env = None
 
     def run(self, job: Job) -> Played:
-        from env.browser_env import BrowserEnv
-        from env.experts import get_expert
-        from env.experts.base import play_expert_episode
+        from screenpilot.env.browser_env import BrowserEnv
+        from screenpilot.env.experts import get_expert
+        from screenpilot.env.experts.base import play_expert_episode
 
         if self.env is None or self.env.task.name != job.task:
             self.close()
@@ -123,13 +123,12 @@ def record_experts(
     progress: bool = True,
     env_kwargs: dict | None = None,
 ) -> RecordingSummary:
-    from tqdm import tqdm
-
-    from dataset.format import init_dataset, read_episode_lines
-    from dataset.maintenance import adopt_episodes
-    from env import task_names
-    from env.experts import expert_tasks
-    from env.pool import run_jobs
+    from screenpilot.console import progress
+    from screenpilot.dataset.format import init_dataset, read_episode_lines
+    from screenpilot.dataset.maintenance import adopt_episodes
+    from screenpilot.env import task_names
+    from screenpilot.env.experts import expert_tasks
+    from screenpilot.env.pool import run_jobs
 
     known, experts = set(task_names()), set(expert_tasks())
     for task in tasks:
@@ -145,7 +144,7 @@ def record_experts(
     init_dataset(out)
     jobs = plan_jobs(tasks, episodes, seed)
     summary = RecordingSummary(out=out, per_task={t: {"run": 0, "success": 0} for t in tasks})
-    bar = tqdm(total=len(jobs), unit="ep", disable=not progress, desc="expert episodes")
+    bar = progress(total=len(jobs), unit="ep", disable=not progress, desc="expert episodes")
 
     def on_result(played: Played) -> None:
         summary.episodes_run += 1

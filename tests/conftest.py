@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-from dataset.actions import Action
-from dataset.format import EpisodeWriter
+from screenpilot.dataset.actions import Action
+from screenpilot.dataset.format import EpisodeWriter
 
 # The suite shares 2 cores with browsers and a trainer: a slow draw is the machine being
 # busy, not a property that fails (seen once: 2.2 s for one draw under load).
@@ -119,7 +119,7 @@ def chromium_launch():
     sandbox's flags (env.browser); closed, with Playwright, after the test."""
     from playwright.sync_api import sync_playwright
 
-    from env.browser import CHROMIUM_ARGS, find_chromium
+    from screenpilot.env.browser import CHROMIUM_ARGS, find_chromium
 
     playwright = sync_playwright().start()
     browsers = []

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dataset.actions import Action
-from dataset.annotate import annotate_frames, draw_action, upscale_for_viewing
-from dataset.errors import DatasetError
-from dataset.format import EpisodeWriter
-from dataset.reader import open_dataset
-from dataset.render import render_episode
-from dataset.viewer import write_viewer
+from screenpilot.dataset.actions import Action
+from screenpilot.dataset.annotate import annotate_frames, draw_action, upscale_for_viewing
+from screenpilot.dataset.errors import DatasetError
+from screenpilot.dataset.format import EpisodeWriter
+from screenpilot.dataset.reader import open_dataset
+from screenpilot.dataset.render import render_episode
+from screenpilot.dataset.viewer import write_viewer
 
 W, H, FPS, FRAMES = 160, 210, 5, 8
 CLICK = (40, 50)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset.actions import Action
-from dataset.errors import UserError
+from screenpilot.dataset.actions import Action
+from screenpilot.dataset.errors import UserError
 
 # Shared JavaScript helpers (visible points, text lookups), prepended to every expert.
 _LIBRARY_JS = (Path(__file__).with_name("library.js")).read_text()

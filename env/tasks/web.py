@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from dataset.errors import UserError
+from screenpilot.dataset.errors import UserError
 
 from .base import Task, TaskResult
 

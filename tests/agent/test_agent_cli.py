@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 def screenpilot(*args, env=None, timeout=300):
     return subprocess.run(
-        [sys.executable, "-m", "agent.cli", *map(str, args)], capture_output=True, text=True,
+        [sys.executable, "-m", "screenpilot.agent.cli", *map(str, args)], capture_output=True, text=True,
         timeout=timeout, env=env, stdin=subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -27,9 +27,9 @@ def frames_in(path) -> int:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     """A small model trained here on expert demos of click-test (seeds 0..29)."""
-    from model.train import train
-    from model.train_config import TrainConfig
-    from recorder.expert import record_experts
+    from screenpilot.model.train import train
+    from screenpilot.model.train_config import TrainConfig
+    from screenpilot.recorder.expert import record_experts
 
     root = tmp_path_factory.mktemp("model")
     record_experts(["miniwob.click-test"], 30, root / "demos", workers=1, progress=False)

@@ -5,8 +5,8 @@ import sys
 import time
 
 from conftest import ui_frame
-from dataset.events import Event
-from dataset.format import EpisodeWriter
+from screenpilot.dataset.events import Event
+from screenpilot.dataset.format import EpisodeWriter
 
 root = sys.argv[1]
 lossless = len(sys.argv) > 2 and sys.argv[2] == "lossless"

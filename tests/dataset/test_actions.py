@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dataset.actions import (
+from screenpilot.dataset.actions import (
     Action,
     bin_to_pixel,
     combo_to_playwright,
@@ -14,7 +14,7 @@ from dataset.actions import (
     normalize_combo,
     pixel_to_bin,
 )
-from dataset.errors import ActionError
+from screenpilot.dataset.errors import ActionError
 
 coord = st.integers(0, 4000)
 delta = st.integers(-2000, 2000).filter(lambda v: v != 0)

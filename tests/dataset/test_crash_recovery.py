@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import ui_frame
-from dataset.maintenance import check_dataset
-from dataset.reader import open_dataset
-from dataset.repair import recover_unfinished
+from screenpilot.dataset.maintenance import check_dataset
+from screenpilot.dataset.reader import open_dataset
+from screenpilot.dataset.repair import recover_unfinished
 
 pytestmark = pytest.mark.integration
 

@@ -7,15 +7,15 @@ import sys
 
 import pytest
 
-from dataset.format import episode_paths
-from dataset.reader import open_dataset
+from screenpilot.dataset.format import episode_paths
+from screenpilot.dataset.reader import open_dataset
 
 pytestmark = pytest.mark.integration
 
 
 def screenpilot(*args):
     return subprocess.run(
-        [sys.executable, "-m", "agent.cli", *map(str, args)],
+        [sys.executable, "-m", "screenpilot.agent.cli", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from conftest import ui_frame, write_episode
-from dataset.actions import Action
-from dataset.errors import DatasetError, FrameIndexError
-from dataset.events import Event
-from dataset.format import EpisodeWriter, episode_paths
-from dataset.reader import open_dataset
+from screenpilot.dataset.actions import Action
+from screenpilot.dataset.errors import DatasetError, FrameIndexError
+from screenpilot.dataset.events import Event
+from screenpilot.dataset.format import EpisodeWriter, episode_paths
+from screenpilot.dataset.reader import open_dataset
 
 pytestmark = pytest.mark.integration  # real video files
 

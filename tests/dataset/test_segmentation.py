@@ -4,9 +4,14 @@ and hand-written streams of what real people do (shifted keys, edits, double cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataset.actions import Action
-from dataset.events import Event
-from dataset.segment import SegmentConfig, actions_to_events, frame_before, segment_events
+from screenpilot.dataset.actions import Action
+from screenpilot.dataset.events import Event
+from screenpilot.dataset.segment import (
+    SegmentConfig,
+    actions_to_events,
+    frame_before,
+    segment_events,
+)
 
 SLOP = SegmentConfig().click_slop_px
 coord = st.integers(0, 1000)

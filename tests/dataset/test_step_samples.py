@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import ui_frame, write_episode
-from dataset.errors import DatasetError
-from dataset.samples import StepSamples, collate_samples, history_text
+from screenpilot.dataset.errors import DatasetError
+from screenpilot.dataset.samples import StepSamples, collate_samples, history_text
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import env
-from dataset.actions import Action
-from env.browser import descendant_pids
-from env.browser_env import BrowserEnv
+from screenpilot import env
+from screenpilot.dataset.actions import Action
+from screenpilot.env.browser import descendant_pids
+from screenpilot.env.browser_env import BrowserEnv
 
 pytestmark = pytest.mark.integration
 PAGES = Path(__file__).parent / "pages"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataset.actions import Action
+from screenpilot.dataset.actions import Action
 
 pytestmark = pytest.mark.integration
 PAGE = (Path(__file__).parent / "pages" / "desktop.html").as_uri()
@@ -24,8 +24,8 @@ def _centre_of_colour(frame: np.ndarray, rgb) -> tuple[int, int]:
 
 def test_click_and_type_reach_a_headed_browser(shared_xvfb, monkeypatch):
     xvfb = shared_xvfb
-    from env.browser_env import BrowserEnv
-    from env.desktop_env import DesktopEnv
+    from screenpilot.env.browser_env import BrowserEnv
+    from screenpilot.env.desktop_env import DesktopEnv
 
     monkeypatch.setenv("DISPLAY", xvfb)
     browser = BrowserEnv("web", headless=False, viewport=(400, 300))
@@ -67,7 +67,7 @@ def test_the_failsafe_corner_stops_an_episode(shared_xvfb):
     xvfb = shared_xvfb
     import subprocess
 
-    from env.desktop_env import DesktopEnv
+    from screenpilot.env.desktop_env import DesktopEnv
 
     desktop = DesktopEnv("anything", display=xvfb)
     try:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from env.experts import expert_tasks, run_expert_episode
-from env.parallel import run_episodes
+from screenpilot.env.experts import expert_tasks, run_expert_episode
+from screenpilot.env.parallel import run_episodes
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataset.actions import Action
-from env.browser_env import BrowserEnv
-from env.frames import PumpedFrames, ScreenshotFrames
+from screenpilot.dataset.actions import Action
+from screenpilot.env.browser_env import BrowserEnv
+from screenpilot.env.frames import PumpedFrames, ScreenshotFrames
 
 pytestmark = pytest.mark.integration
 PICKERS = (Path(__file__).parent / "pages" / "pickers.html").as_uri()
@@ -174,7 +174,7 @@ def test_the_devtools_port_refuses_a_web_page(pickers):
     page's Origin (what a page's WebSocket would send) is turned away."""
     import websocket
 
-    from env.browser import _devtools_port
+    from screenpilot.env.browser import _devtools_port
 
     _reset(pickers)
     port = _devtools_port(Path(pickers._session._profile_dir))

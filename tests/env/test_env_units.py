@@ -7,16 +7,16 @@ import sys
 import numpy as np
 import pytest
 
-import env
-from agent.cli import main as screenpilot
-from dataset.actions import ACTION_TYPES, Action
-from dataset.errors import ActionError
-from env import spaces
-from env.browser import host_allowed
-from env.browser_env import to_action
-from env.experts import expert_tasks, get_expert
-from env.experts.base import NoExpertError
-from env.registration import UnknownTaskError, make_task
+from screenpilot import env
+from screenpilot.agent.cli import main as screenpilot
+from screenpilot.dataset.actions import ACTION_TYPES, Action
+from screenpilot.dataset.errors import ActionError
+from screenpilot.env import spaces
+from screenpilot.env.browser import host_allowed
+from screenpilot.env.browser_env import to_action
+from screenpilot.env.experts import expert_tasks, get_expert
+from screenpilot.env.experts.base import NoExpertError
+from screenpilot.env.registration import UnknownTaskError, make_task
 
 REQUIRED_EXPERTS = [
     "click-test",
@@ -72,12 +72,12 @@ def test_every_miniwob_task_is_registered_with_gymnasium():
         assert env.gym_id(name) in gym.registry
     assert (
         gym.registry["screenpilot/miniwob.click-button-v0"].entry_point
-        == "env.browser_env:BrowserEnv"
+        == "screenpilot.env.browser_env:BrowserEnv"
     )
 
 
 def test_importing_env_does_not_import_playwright():
-    code = "import env, sys; print('playwright' in sys.modules, 'torch' in sys.modules)"
+    code = "import screenpilot.env, sys; print('playwright' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -170,7 +170,7 @@ def _key_events(sent):
 
 
 def test_cdp_keyboard_types_like_playwrights_us_layout():
-    from env.keyboard import CDPKeyboard
+    from screenpilot.env.keyboard import CDPKeyboard
 
     frames = _RecordingFrames()
     CDPKeyboard(frames).type("aB\né")
@@ -189,7 +189,7 @@ def test_cdp_keyboard_types_like_playwrights_us_layout():
 
 
 def test_cdp_keyboard_presses_combos_with_modifiers_around_the_key():
-    from env.keyboard import CDPKeyboard
+    from screenpilot.env.keyboard import CDPKeyboard
 
     frames = _RecordingFrames()
     keyboard = CDPKeyboard(frames)
@@ -211,7 +211,7 @@ def test_cdp_keyboard_presses_combos_with_modifiers_around_the_key():
 
 
 def test_cdp_mouse_sends_one_batch_per_action_with_the_buttons_held():
-    from env.mouse import CDPMouse
+    from screenpilot.env.mouse import CDPMouse
 
     frames = _RecordingFrames()
     mouse = CDPMouse(frames, run_script=None)

@@ -7,9 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataset.actions import Action, pixel_to_bin
-from model.codec import DEFAULT_KEYS, IGNORE, NO_ACTION, ActionCodec, encode_task, find_span
-from model.preprocess import resize_screenshot
+from screenpilot.dataset.actions import Action, pixel_to_bin
+from screenpilot.model.codec import (
+    DEFAULT_KEYS,
+    IGNORE,
+    NO_ACTION,
+    ActionCodec,
+    encode_task,
+    find_span,
+)
+from screenpilot.model.preprocess import resize_screenshot
 
 CODEC = ActionCodec(rows=14, cols=10, sub=4, max_task_bytes=128, key_vocab=DEFAULT_KEYS,
                     scroll_step=100, max_scroll_steps=5)  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import write_episode
-from dataset.actions import Action
+from screenpilot.dataset.actions import Action
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "stem_channels": 8}
@@ -35,13 +35,13 @@ def test_two_gloo_processes_match_one_process(tmp_path):
               "tensorboard": False, "val_fraction": 0.0, "threads": 1, "model": TINY}  # fmt: skip
     (tmp_path / "config.json").write_text(json.dumps(config))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    train = ["-m", "model.train", "--config", str(tmp_path / "config.json")]
+    train = ["-m", "screenpilot.model.train", "--config", str(tmp_path / "config.json")]
     one = subprocess.run([sys.executable, *train, "--out", str(tmp_path / "one")],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
     assert one.returncode == 0, one.stderr[-2000:]
     # Through `screenpilot train --nproc 2`, which starts torchrun with this config.
     two = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "train", "--nproc", "2",
+        [sys.executable, "-m", "screenpilot.agent.cli", "train", "--nproc", "2",
          "--config", str(tmp_path / "config.json"), "--out", str(tmp_path / "two")],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=240,
     )  # fmt: skip

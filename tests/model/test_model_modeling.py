@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from dataset.actions import Action
-from model.checkpoint import load_model
-from model.configuration import VLAConfig
-from model.errors import CheckpointError
-from model.modeling import VLAModel
-from model.preprocess import Preprocessor, collate
+from screenpilot.dataset.actions import Action
+from screenpilot.model.checkpoint import load_model
+from screenpilot.model.configuration import VLAConfig
+from screenpilot.model.errors import CheckpointError
+from screenpilot.model.modeling import VLAModel
+from screenpilot.model.preprocess import Preprocessor, collate
 
 TINY = {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "stem_channels": 8}
 TASK = 'Enter the username "vina" and the password "US" into the text fields and press login.'

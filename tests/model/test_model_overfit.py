@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from model.train import train
-from model.train_config import TrainConfig
+from screenpilot.model.train import train
+from screenpilot.model.train_config import TrainConfig
 
 TASKS = {"miniwob.click-test": 2, "miniwob.enter-text": 2, "miniwob.login-user": 2,
          "miniwob.click-checkboxes": 2, "miniwob.click-button": 2}  # fmt: skip
@@ -18,10 +18,10 @@ TINY = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "stem_channels": 16}
 def record_expert_dataset(root):
     """Expert episodes written the way the expert recorder writes them: the screenshot
     each action was chosen on, then the action."""
-    from dataset.format import EpisodeWriter
-    from env.browser_env import BrowserEnv
-    from env.experts import get_expert
-    from env.experts.base import play_expert_episode
+    from screenpilot.dataset.format import EpisodeWriter
+    from screenpilot.env.browser_env import BrowserEnv
+    from screenpilot.env.experts import get_expert
+    from screenpilot.env.experts.base import play_expert_episode
 
     for task, count in TASKS.items():
         env = BrowserEnv(task)

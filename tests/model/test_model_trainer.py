@@ -8,12 +8,12 @@ import shutil
 import pytest
 import torch
 
-from agent.cli import main
 from conftest import write_episode
-from dataset.actions import Action
-from model.data import global_batch_indices, open_datasets, rank_slice, split_episodes
-from model.train import lr_factor, train
-from model.train_config import TrainConfig
+from screenpilot.agent.cli import main
+from screenpilot.dataset.actions import Action
+from screenpilot.model.data import global_batch_indices, open_datasets, rank_slice, split_episodes
+from screenpilot.model.train import lr_factor, train
+from screenpilot.model.train_config import TrainConfig
 
 TINY = {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "stem_channels": 8}
 
@@ -99,7 +99,7 @@ def test_user_mistakes_end_in_one_line(tmp_path, capsys):
     code, line = run_cli(capsys, "--data", str(empty), "--out", str(tmp_path / "r"))
     assert code == 1 and line.startswith("screenpilot: error:")
 
-    from dataset.format import init_dataset
+    from screenpilot.dataset.format import init_dataset
 
     init_dataset(tmp_path / "nothing")
     code, line = run_cli(capsys, "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "r"))

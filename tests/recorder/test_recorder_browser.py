@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from dataset.maintenance import check_dataset
-from dataset.reader import open_dataset
+from screenpilot.dataset.maintenance import check_dataset
+from screenpilot.dataset.reader import open_dataset
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ class BrowserRecorder:
     def __init__(self, display, *args):
         self.display = display
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "agent.cli", "record", "browser", *map(str, args)],
+            [sys.executable, "-u", "-m", "screenpilot.agent.cli", "record", "browser", *map(str, args)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "DISPLAY": display},
         )  # fmt: skip
@@ -91,7 +91,7 @@ def test_page_coordinates_typing_and_password_masking(xvfb, tmp_path):
 
 
 def test_a_sandbox_task_ends_when_solved_and_keeps_its_outcome(xvfb, tmp_path):
-    import env
+    from screenpilot import env
 
     # Where the button is for seed 5, from the scripted expert (headless, privileged).
     target = env.run_expert_episode("miniwob.click-test", seed=5).actions[0]

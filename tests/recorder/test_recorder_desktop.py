@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from dataset.maintenance import check_dataset
-from dataset.reader import open_dataset
-from dataset.repair import recover_unfinished
+from screenpilot.dataset.maintenance import check_dataset
+from screenpilot.dataset.reader import open_dataset
+from screenpilot.dataset.repair import recover_unfinished
 
 pytestmark = pytest.mark.integration
 FPS = 10
@@ -24,7 +24,7 @@ class Recorder:
     def __init__(self, display, out, *extra):
         env = {**os.environ, "DISPLAY": display}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "record", "desktop", "--out", str(out),
+            [sys.executable, "-m", "screenpilot.agent.cli", "record", "desktop", "--out", str(out),
              "--task", "a test demonstration", "--fps", str(FPS), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
@@ -103,7 +103,7 @@ def test_sigkill_loses_at_most_the_last_second(xvfb, tmp_path):
 def test_no_display_is_one_clear_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     out = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "record", "desktop", "--out", str(tmp_path / "d"),
+        [sys.executable, "-m", "screenpilot.agent.cli", "record", "desktop", "--out", str(tmp_path / "d"),
          "--task", "x"],
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip

@@ -6,15 +6,15 @@ import sys
 import numpy as np
 import pytest
 
-from dataset.maintenance import check_dataset
-from dataset.reader import open_dataset
+from screenpilot.dataset.maintenance import check_dataset
+from screenpilot.dataset.reader import open_dataset
 
 pytestmark = pytest.mark.integration
 TASKS = "miniwob.click-test,miniwob.enter-text"
 
 
 def record(out, workers, seed=3):
-    cmd = [sys.executable, "-m", "agent.cli", "record", "expert", "--tasks", TASKS,
+    cmd = [sys.executable, "-m", "screenpilot.agent.cli", "record", "expert", "--tasks", TASKS,
            "--episodes", "3", "--out", str(out), "--workers", str(workers), "--seed", str(seed)]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -47,7 +47,7 @@ def test_each_step_is_the_screenshot_then_the_action(tmp_path):
 
 
 def test_unknown_task_is_one_line(tmp_path):
-    cmd = [sys.executable, "-m", "agent.cli", "record", "expert", "--tasks", "miniwob.nope",
+    cmd = [sys.executable, "-m", "screenpilot.agent.cli", "record", "expert", "--tasks", "miniwob.nope",
            "--out", str(tmp_path / "x")]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "unknown task 'miniwob.nope'" in done.stderr
