@@ -1,6 +1,6 @@
 """Episode videos through PyAV: a crash-tolerant writer and a seeking reader.
 
-Why these settings (measured here, see STACK.md):
+Why these settings (measured on real MiniWoB++ screenshots):
 - libx264 in yuv444p at crf 10: yuv420p halves the colour resolution and blurs coloured
   UI text. On real MiniWoB++ screenshots crf 18 fell to 40.6 dB on the worst frame (thin
   text edges); crf 10 keeps every frame above 49 dB for 27% more bytes and about the

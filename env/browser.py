@@ -23,8 +23,9 @@ from screenpilot.dataset.errors import UserError
 
 from .cdp import CDPConnection
 
-# Measured to work here (STACK.md): no GPU, no sandbox (we run as root in a container),
-# and nothing that phones home in the background.
+# Chromium as it runs on a server: no GPU, no sandbox (it refuses to start its sandbox as
+# root in a container), and nothing that phones home in the background (on a closed
+# network those connections fail, many at a time, at every start).
 CHROMIUM_ARGS = (
     "--no-sandbox",
     "--disable-gpu",

@@ -22,6 +22,7 @@ from screenpilot.dataset.errors import ActionError, UserError
 from . import spaces
 from .browser_env import to_action
 from .execute import check_on_screen
+from .screen_area import as_monitor, capture_area
 
 SCROLL_PX_PER_CLICK = 100  # a wheel notch; our dx/dy are pixels (DOM convention)
 DRAG_STEPS = 8
@@ -80,12 +81,9 @@ class DesktopEnv(gym.Env):
             self._mss = mss.MSS(display=self.display)
         except Exception as e:
             raise UserError(f"cannot open X display {self.display}: {e}") from None
-        if region is None:
-            monitor = self._mss.monitors[1]
-            region = (monitor["left"], monitor["top"], monitor["width"], monitor["height"])
-        self.region = tuple(int(v) for v in region)
+        self.region = capture_area(self._mss, region)
         left, top, width, height = self.region
-        self._monitor = {"left": left, "top": top, "width": width, "height": height}
+        self._monitor = as_monitor(self.region)
         self.observation_space = spaces.observation_space(width, height)
         self.action_space = spaces.action_space(width, height)
         self._gui = _pyautogui(self.display)

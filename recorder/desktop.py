@@ -25,6 +25,7 @@ import numpy as np
 from screenpilot.dataset.actions import key_from_pynput, normalize_combo
 from screenpilot.dataset.errors import UserError
 from screenpilot.dataset.events import Event
+from screenpilot.env.screen_area import as_monitor, capture_area
 
 # pynput reports wheel notches; Chromium on X11 scrolls about this many pixels a notch.
 SCROLL_PX_PER_NOTCH = 100
@@ -139,17 +140,11 @@ def record_desktop(
     display = require_display(display)
     try:
         grabber = mss.MSS(display=display)
-        screen = grabber.monitors[0]
     except Exception as e:  # noqa: BLE001 - mss raises its own error types per platform
         raise UserError(f"cannot open X display {display}: {e}") from None
-    if region is None:
-        region = (screen["left"], screen["top"], screen["width"], screen["height"])
+    region = capture_area(grabber, region)
     x0, y0, width, height = region
-    monitor = {"left": x0, "top": y0, "width": width, "height": height}
-    if x0 + width > screen["width"] or y0 + height > screen["height"]:
-        raise UserError(
-            f"--region {region} does not fit the {screen['width']}x{screen['height']} screen"
-        )
+    monitor = as_monitor(region)
 
     stop = stop_event or threading.Event()
     stopper = _StopKey(stop_key)

@@ -1,7 +1,8 @@
 """The MiniWoB++ suite, served from the HTML files that ship in the ``miniwob`` package.
 
-Episodes start through the same JavaScript calls as miniwob's own Selenium env (STACK.md):
-end whatever ran before, seed ``Math.random``, pick the train distribution, start.
+Episodes start through the same JavaScript calls as miniwob's own Selenium env: end
+whatever ran before (``core.endEpisode``), seed ``Math.random`` (``Math.seedrandom``), pick
+the train distribution (``core.setDataMode``), start (``core.startEpisodeReal``).
 """
 
 from __future__ import annotations

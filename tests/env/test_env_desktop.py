@@ -78,3 +78,25 @@ def test_the_failsafe_corner_stops_an_episode(shared_xvfb):
         assert "fail-safe" in info["last_action_error"]
     finally:
         desktop.close()
+
+
+def test_recorder_and_desktop_env_share_one_capture_area(shared_xvfb):
+    """A model trained on desktop recordings must act on the area it was shown."""
+    import mss
+
+    from screenpilot.dataset.errors import UserError
+    from screenpilot.env.desktop_env import DesktopEnv
+    from screenpilot.env.screen_area import capture_area
+
+    grabber = mss.MSS(display=shared_xvfb)
+    desktop = DesktopEnv("look", display=shared_xvfb)
+    try:
+        assert desktop.region == capture_area(grabber) == (0, 0, 1280, 720)
+        assert capture_area(grabber, (100, 50, 400, 300)) == (100, 50, 400, 300)
+        with pytest.raises(UserError, match="does not fit"):
+            capture_area(grabber, (1000, 0, 400, 300))
+        with pytest.raises(UserError, match="does not fit"):
+            DesktopEnv("look", display=shared_xvfb, region=(0, 0, 0, 10))
+    finally:
+        desktop.close()
+        grabber.close()

@@ -28,12 +28,13 @@ def _reset(e):
     return obs
 
 
-# A stalled frame takes 3 s before Escape (env/frames.py), so 2.5 s tells a step that
-# stalled from one that was merely slow on a busy machine.
 def _step(e, line: str):
-    start = time.monotonic()
+    """The step's observation and info, and whether a frame stalled during it (the pump
+    then pressed Escape, or gave up): the env's own count, not a wall-clock guess."""
+    frames = e._session.frames
+    closed_before = frames.popups_closed
     obs, _, _, _, info = e.step(Action.from_text(line))
-    return obs, info, time.monotonic() - start
+    return obs, info, frames.popups_closed > closed_before or frames.stalled
 
 
 def test_headless_runs_under_frame_control(pickers):
@@ -43,8 +44,8 @@ def test_headless_runs_under_frame_control(pickers):
 
 def test_a_select_draws_its_list_in_the_page(pickers):
     closed = _reset(pickers)["screenshot"]
-    opened, info, seconds = _step(pickers, "click 60 20")
-    assert info["last_action_error"] is None and seconds < 2.5
+    opened, info, stalled = _step(pickers, "click 60 20")
+    assert info["last_action_error"] is None and not stalled
     # The list opens below the box: rows 40..120 were empty and now show options.
     opened = opened["screenshot"]
     changed = np.abs(opened[40:120].astype(int) - closed[40:120]).sum(axis=2) > 0
@@ -69,18 +70,18 @@ def test_other_pickers_stay_shut(pickers, field):
         "key space",
         "key Enter",
     ):
-        _, info, seconds = _step(pickers, line)
-        assert info["last_action_error"] is None and seconds < 2.5, (field, line, info)
+        _, info, stalled = _step(pickers, line)
+        assert info["last_action_error"] is None and not stalled, (field, line, info)
     assert pickers._session.frames.popups_closed == 0
 
 
 def test_a_popup_nothing_keeps_shut_is_closed_and_reported(pickers):
     _reset(pickers)
-    _, info, seconds = _step(pickers, "click 60 260")  # the native select's popup
-    assert "popup" in info["last_action_error"] and seconds < 10
+    _, info, stalled = _step(pickers, "click 60 260")  # the native select's popup
+    assert "popup" in info["last_action_error"] and stalled
     assert pickers._session.frames.popups_closed == 1
-    _, info, seconds = _step(pickers, "click 60 20")  # and the page goes on drawing
-    assert info["last_action_error"] is None and seconds < 2.5
+    _, info, stalled = _step(pickers, "click 60 20")  # and the page goes on drawing
+    assert info["last_action_error"] is None and not stalled
 
 
 def _frame_counter(tmp_path, name: str, each_frame: str = "") -> str:
@@ -102,8 +103,9 @@ def test_frames_keep_running_between_actions(tmp_path):
         e.reset(options={"url": _frame_counter(tmp_path, "raf"), "task": "wait"})
         before = e.page.evaluate("() => window.FRAMES")
         e.step(Action(type="wait"))
-        # ~30 at 60 Hz; none at all if nothing drew frames between actions
-        assert 5 <= e.page.evaluate("() => window.FRAMES") - before <= 45
+        # ~30 at 60 Hz (fewer on a busy machine); none at all if nothing drew frames
+        # between actions, and never more than 60 Hz allows
+        assert 0 < e.page.evaluate("() => window.FRAMES") - before <= 45
     finally:
         e.close()
 
@@ -146,8 +148,9 @@ def test_the_pump_slows_down_on_a_page_that_draws_nothing_new(tmp_path):
             before = e.page.evaluate("() => window.FRAMES")
             time.sleep(1.0)
             rates[name] = e.page.evaluate("() => window.FRAMES") - before
-        assert rates["still"] <= 15  # ~10
-        assert rates["moving"] >= 30  # ~60
+        # ~10 against ~60 on a quiet machine (BENCHMARKS.md); a busy one slows both, and
+        # the still page's pump is a timer that load can only slow, never speed up
+        assert rates["still"] <= 15 and rates["moving"] >= 2 * rates["still"]
     finally:
         e.close()
 
@@ -190,8 +193,7 @@ def test_a_wheel_scrolls_without_stalling_the_frames():
     e = BrowserEnv("miniwob.email-inbox-forward-nl-turk")
     try:
         e.reset(seed=5)
-        start = time.monotonic()
-        _, _, _, _, info = e.step(Action.from_text("scroll 100 150 0 100"))
-        assert info["last_action_error"] is None and time.monotonic() - start < 2.5
+        _, info, stalled = _step(e, "scroll 100 150 0 100")
+        assert info["last_action_error"] is None and not stalled
     finally:
         e.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -86,17 +85,14 @@ def test_typed_text_is_copied_from_the_task():
     assert action.text in TASK and pred["span_end"] >= pred["span_start"]
 
 
-def test_predict_latency_on_cpu_is_tens_of_ms():
+def test_predict_at_the_default_size_gives_an_action_on_screen():
+    # Its latency is measured in bench/train_bench.py (BENCHMARKS.md), not asserted here.
     model = VLAModel(VLAConfig()).eval()  # the default size, as the agent runs it
     obs = {"screenshot": screen(), "task": TASK}
-    model.predict(obs)
-    times = []
-    for _ in range(10):
-        t = time.perf_counter()
-        model.predict(obs, [Action("click", x=71, y=88)])
-        times.append(time.perf_counter() - t)
-    # Generous: the CI machine is shared. BENCHMARKS.md has the quiet-machine number.
-    assert np.median(times) < 0.2
+    action = model.predict(obs, [Action("click", x=71, y=88)])
+    assert isinstance(action, Action)
+    if action.x is not None:
+        assert 0 <= action.x < 160 and 0 <= action.y < 210
 
 
 def test_loading_another_model_format_version_is_one_clear_error(tmp_path):
