@@ -10,9 +10,6 @@ import numpy as np
 
 from .codec import ActionCodec, encode_task
 
-TARGET_KEYS = ("type", "patch", "cell", "patch2", "cell2", "span_start", "span_end", "key",
-               "scroll_x", "scroll_y")  # fmt: skip
-
 
 def resize_screenshot(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """(h, w, 3) uint8 -> (height, width, 3); untouched when already that size."""

@@ -21,10 +21,6 @@ def set_quiet(quiet: bool) -> None:
     _quiet = bool(quiet)
 
 
-def is_quiet() -> bool:
-    return _quiet
-
-
 def progress(iterable=None, *, total=None, desc=None, unit="it", disable=False, **kwargs):
     """A ``tqdm`` bar on stderr; ``disable=True`` or ``--quiet`` hides it."""
     from tqdm import tqdm
