@@ -1,6 +1,6 @@
-"""report.html: per-task success beside the baselines, and annotated videos of a few
-successes and failures per task. One static file (plus its videos) that works opened
-from disk."""
+"""report.html: per-task success beside the baselines, the model's training curves, and
+annotated videos of a few successes and failures per task. One static file (plus its
+videos) that works opened from disk: the curves are inline SVG."""
 
 from __future__ import annotations
 
@@ -19,7 +19,20 @@ figure { margin: 0; }
 figcaption { font-size: 12px; max-width: 320px; }
 video { width: 240px; border: 1px solid #ccc; }
 .ok { color: #197a1f; } .bad { color: #b3261e; }
+.curves { display: flex; flex-wrap: wrap; gap: 24px; }
+svg.chart { font: 11px system-ui, sans-serif; }
 """
+# The curves the report draws from the run's metrics.jsonl: (title, y range or None for
+# the data's own, [(split, metric, legend label, colour)]).
+CURVES = [
+    ("training loss", None, [("train", "loss", "train loss", "#1f5fbf")]),
+    ("accuracy on held-out and training episodes", (0.0, 1.0), [
+        ("val", "action_acc", "val action", "#1f5fbf"),
+        ("val", "click_acc", "val click", "#2a9d8f"),
+        ("val", "text_acc", "val text", "#e9a23b"),
+        ("train_eval", "action_acc", "train action", "#b3261e"),
+    ]),
+]  # fmt: skip
 
 
 def _pct(rate: float | None) -> str:
@@ -70,6 +83,68 @@ def format_table(results: dict, compare=()) -> str:
     return "\n".join(lines)
 
 
+def line_chart(title: str, series: list, y_range=None, width=420, height=220) -> str:
+    """An inline SVG line chart; ``series`` is [(label, colour, [(step, value), ...])]."""
+    esc = html.escape
+    points = [p for _, _, pts in series for p in pts]
+    x0, x1 = min(x for x, _ in points), max(x for x, _ in points)
+    y0, y1 = y_range or (min(y for _, y in points), max(y for _, y in points))
+    x1 = max(x1, x0 + 1)  # a single point still gets an axis
+    y1 = max(y1, y0 + 1e-9)
+    left, right, top, bottom = 44, 10, 34, 24  # room for y labels, x labels, title + legend
+
+    def sx(x):
+        return left + (x - x0) / (x1 - x0) * (width - left - right)
+
+    def sy(y):
+        return height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom)
+
+    parts = [f'<text x="{left}" y="12" font-weight="bold">{esc(title)}</text>']
+    for y in (y0, (y0 + y1) / 2, y1):
+        grid_y = f"{sy(y):.1f}"
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{grid_y}" y2="{grid_y}" stroke="#ddd"/>'
+        )
+        parts.append(f'<text x="{left - 4}" y="{grid_y}" dy="4" text-anchor="end">{y:.3g}</text>')
+    for x, anchor in ((x0, "start"), (x1, "end")):
+        parts.append(
+            f'<text x="{sx(x):.1f}" y="{height - 6}" text-anchor="{anchor}">step {x}</text>'
+        )
+    legend_x = left
+    for label, colour, pts in series:
+        if not pts:
+            continue
+        line = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{line}"/>'
+        )
+        parts.append(f'<text x="{legend_x}" y="27" fill="{colour}">{esc(label)}</text>')
+        legend_x += 8 + 6 * len(label)
+    size = f'width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
+    return f'<svg class="chart" {size} role="img">{"".join(parts)}</svg>'
+
+
+def training_curves(model: str | None) -> str:
+    """The evaluated model's training curves from its run's metrics.jsonl, as HTML; "" for
+    a baseline agent or a model whose run logged nothing."""
+    from screenpilot.model.run_metrics import curve, read_metrics, run_dir_of
+
+    if not model:
+        return ""
+    points = read_metrics(run_dir_of(model))
+    charts = []
+    for title, y_range, wanted in CURVES:
+        series = [
+            (label, colour, curve(points, split, key)) for split, key, label, colour in wanted
+        ]
+        if any(pts for _, _, pts in series):
+            charts.append(line_chart(title, series, y_range))
+    if not charts:
+        return ""
+    return (f"<h2>Training</h2><p>From the run's metrics.jsonl ({len(points)} logged points)."
+            f"</p><div class=curves>{''.join(charts)}</div>")  # fmt: skip
+
+
 def write_report(out: Path, results: dict, compare=()) -> Path:
     esc = html.escape
     header = "".join(f"<th>{esc(h)}</th>" for h in table_header(results, compare))
@@ -97,9 +172,10 @@ def write_report(out: Path, results: dict, compare=()) -> Path:
 <title>screenpilot eval: {esc(results["label"])}</title><style>{_STYLE}</style></head><body>
 <h1>screenpilot evaluation</h1>
 <p>Agent: <b>{esc(results["label"])}</b>. Seeds {seeds["offset"]} to {seeds["offset"] + seeds["count"] - 1}
-({seeds["count"]} an task, none seen in training). Mean success
+({seeds["count"]} a task, none seen in training). Mean success
 <b>{_pct(results["mean_success"])}</b>; {results["wall_s"]:.0f} s with {results["workers"]} worker(s).</p>
 <table><thead><tr>{header}</tr></thead><tbody>{"".join(body)}</tbody></table>
+{training_curves(results.get("model"))}
 <h2>What it did</h2>
 <p>Each video is the screen the agent saw before each step, with its action drawn: a ring
 where it clicked, an arrow where it dragged, what it typed or pressed as a caption.</p>

@@ -76,7 +76,9 @@ def make_task(name: str, viewport: tuple[int, int] | None = None) -> Task:
 
 
 def register_envs() -> None:
-    """Register every task with Gymnasium; safe to call twice."""
+    """Register every task with Gymnasium; safe to call twice. ``import screenpilot`` calls
+    this once Gymnasium is imported, so ``gymnasium.make("screenpilot/...")`` needs nothing
+    else (a fresh interpreter: ``gymnasium.make("screenpilot:screenpilot/...")``)."""
     from gymnasium.envs.registration import register, registry
 
     for info in task_infos():
@@ -87,4 +89,6 @@ def register_envs() -> None:
             entry_point=ENTRY_POINT,
             kwargs={"task": info.name},
             nondeterministic=info.nondeterministic,
+            # the task's own step limit, which BrowserEnv also truncates at
+            max_episode_steps=info.default_max_steps,
         )

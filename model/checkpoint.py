@@ -3,8 +3,13 @@
 RUN/train_config.json                     the resolved training config
 RUN/checkpoints/step_000500/              every --checkpoint-every steps and at the end:
     config.json, model.safetensors        save_pretrained (the model alone)
+    README.md                             the model card (model/card.py)
     trainer_state.pt                      step, optimizer, scheduler, RNG
-RUN/model/                                the final model, for `VLAModel.from_pretrained`
+RUN/model/                                the final model and its card, for
+                                          `AutoModel.from_pretrained` after `import screenpilot`
+
+torch is imported inside the functions that need it: finding a model directory (the eval
+report, the model card) must not pay for it.
 """
 
 from __future__ import annotations
@@ -14,8 +19,7 @@ import re
 import shutil
 from pathlib import Path
 
-import torch
-
+from .card import CARD_FILE
 from .errors import CheckpointError
 
 # Bumped when trainer_state.pt changes meaning: an old one is refused, not misread.
@@ -37,14 +41,20 @@ def latest_checkpoint(run: str | Path) -> Path | None:
     return max(done, key=lambda p: int(_STEP_DIR.match(p.name).group(1)), default=None)
 
 
-def save_checkpoint(run, step, model, optimizer, scheduler, train_config_json: str) -> Path:
+def save_checkpoint(
+    run, step, model, optimizer, scheduler, train_config_json: str, card: str | None = None
+) -> Path:
     """Written to a temporary directory then renamed: a crash never leaves a half checkpoint
-    that --resume would pick."""
+    that --resume would pick. ``card`` is the model card's text (README.md)."""
+    import torch
+
     final = checkpoint_dir(run, step)
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     (tmp / "train_config.json").write_text(train_config_json)
+    if card is not None:
+        (tmp / CARD_FILE).write_text(card, encoding="utf-8")
     torch.save(
         {
             "format_version": CHECKPOINT_FORMAT_VERSION,
@@ -61,6 +71,8 @@ def save_checkpoint(run, step, model, optimizer, scheduler, train_config_json: s
 
 
 def load_trainer_state(path: Path) -> dict:
+    import torch
+
     file = Path(path) / "trainer_state.pt"
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)

@@ -100,3 +100,11 @@ class VLAConfig(PretrainedConfig):
             scroll_step=self.scroll_step,
             max_scroll_steps=self.max_scroll_steps,
         )
+
+
+def register_auto_config() -> None:
+    """``AutoConfig.from_pretrained(model_dir)`` knows our model type (screenpilot/__init__.py
+    calls this once transformers' AutoConfig is imported)."""
+    from transformers.models.auto.configuration_auto import AutoConfig
+
+    AutoConfig.register(VLAConfig.model_type, VLAConfig, exist_ok=True)

@@ -322,3 +322,14 @@ class VLAModel(PreTrainedModel):
             pred = {k: int(v[0]) for k, v in self.predict_batch(batch).items()}
         screen = (screenshot.shape[1], screenshot.shape[0])
         return self.codec.decode_action(pred, observation["task"], screen)
+
+
+def register_auto_model() -> None:
+    """``AutoModel.from_pretrained(model_dir)`` builds a VLAModel (screenpilot/__init__.py
+    calls this once transformers' AutoModel is imported)."""
+    from transformers.models.auto.modeling_auto import AutoModel
+
+    from .configuration import register_auto_config
+
+    register_auto_config()  # AutoModel reads the config through AutoConfig
+    AutoModel.register(VLAConfig, VLAModel, exist_ok=True)

@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from .checkpoint import latest_checkpoint, load_trainer_state, save_checkpoint
+from .card import CARD_FILE, render_card
+from .checkpoint import checkpoint_dir, latest_checkpoint, load_trainer_state, save_checkpoint
 from .configuration import VLAConfig
 from .data import (
     TensorSamples,
@@ -33,6 +34,7 @@ from .data import (
 )
 from .errors import CheckpointError, TrainConfigError
 from .metrics import COUNT_KEYS, draw_prediction, score_batch, summarize
+from .run_metrics import METRICS_FILE
 from .train_config import TrainConfig, add_train_arguments, config_from_args
 
 
@@ -81,10 +83,23 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def no_weight_decay(model: torch.nn.Module) -> set[str]:
+    """Names of the parameters exempt from weight decay (minGPT's rule): only the weights of
+    linear and conv layers decay; biases, norms, embedding tables and free vectors (the
+    learned queries) do not: shrinking them towards 0 only erases what they encode."""
+    decayed = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)
+    exempt = set()
+    for module_name, module in model.named_modules():
+        for name, _ in module.named_parameters(recurse=False):
+            if name != "weight" or not isinstance(module, decayed):
+                exempt.add(f"{module_name}.{name}" if module_name else name)
+    return exempt
+
+
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, fused: bool):
-    # Matrices decay; biases, norms' gains and the learned query vectors do not (nanoGPT).
-    decay = [p for p in model.parameters() if p.dim() >= 2 and p.shape[0] > 2]
-    others = [p for p in model.parameters() if not (p.dim() >= 2 and p.shape[0] > 2)]
+    exempt = no_weight_decay(model)
+    decay = [p for n, p in model.named_parameters() if n not in exempt]
+    others = [p for n, p in model.named_parameters() if n in exempt]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay},
               {"params": others, "weight_decay": 0.0}]  # fmt: skip
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=fused or None)
@@ -138,7 +153,7 @@ class RunLog:
         self.tb = None
         if not enabled:
             return
-        self.file = open(run / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - whole run
+        self.file = open(run / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - whole run
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
@@ -247,6 +262,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
 
     log = RunLog(run, enabled=rank == 0, tensorboard=cfg.tensorboard)
     params = sum(p.numel() for p in model.parameters())
+
+    def card(model_dir: Path, step: int) -> str:
+        return render_card(model_dir, cfg, step=step, parameters=params,
+                           split=(n_train_eps, n_val_eps))  # fmt: skip
+
     if rank == 0:
         print(f"{params / 1e6:.2f}M parameters; {len(train_set)} training samples "
               f"({n_train_eps} episodes), {n_val_eps} held-out episodes; {world} process(es) "
@@ -293,7 +313,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                 if k.endswith("acc")))  # fmt: skip
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             if rank == 0:
-                save_checkpoint(run, done, model, optimizer, scheduler, cfg.to_json())
+                save_checkpoint(run, done, model, optimizer, scheduler, cfg.to_json(),
+                                card=card(checkpoint_dir(run, done), done))  # fmt: skip
             if world > 1:
                 dist.barrier()
         if done % cfg.val_every == 0 or done % cfg.checkpoint_every == 0:
@@ -302,6 +323,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     if rank == 0:
         model.save_pretrained(run / "model")
         (run / "model" / "train_config.json").write_text(cfg.to_json())
+        (run / "model" / CARD_FILE).write_text(card(run / "model", cfg.steps), encoding="utf-8")
     log.close()
     if world > 1:
         dist.barrier()

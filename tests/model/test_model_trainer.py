@@ -68,6 +68,31 @@ def test_schedule_warms_up_then_decays_to_the_floor():
     assert lr_factor(100, cfg) == pytest.approx(0.1)
 
 
+def test_weight_decay_spares_biases_norms_embeddings_and_free_vectors():
+    from screenpilot.model.configuration import VLAConfig
+    from screenpilot.model.modeling import VLAModel
+    from screenpilot.model.train import make_optimizer, no_weight_decay
+
+    model = VLAModel(VLAConfig(**TINY))
+    exempt = no_weight_decay(model)
+    names = {n for n, _ in model.named_parameters()}
+    assert {n for n in names if n.endswith(".bias")} <= exempt
+    assert {"blocks.0.ln1.weight", "blocks.0.ln2.weight", "ln_f.weight", "queries",
+            "byte_emb.weight", "hist_type.weight", "typed_emb.weight"} <= exempt  # fmt: skip
+    decayed = names - exempt  # exactly the weights of linear and conv layers
+    assert {"stem.cell.weight", "blocks.0.attn.qkv.weight", "blocks.0.mlp.0.weight",
+            "point.q.weight", "type_head.weight"} <= decayed  # fmt: skip
+    for name in decayed:
+        module = model.get_submodule(name.removesuffix(".weight"))
+        assert isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)), name
+    cfg = config(None, "ds", "run")
+    groups = make_optimizer(model, cfg, fused=False).param_groups
+    by_id = {id(p): n for n, p in model.named_parameters()}
+    assert [g["weight_decay"] for g in groups] == [cfg.weight_decay, 0.0] and cfg.weight_decay > 0
+    assert {by_id[id(p)] for p in groups[0]["params"]} == decayed
+    assert {by_id[id(p)] for p in groups[1]["params"]} == exempt
+
+
 def test_batch_order_is_a_function_of_seed_and_step_and_ranks_split_it():
     a = global_batch_indices(10, 4, seed=1, step=2)  # crosses into the second epoch
     assert list(a) == list(global_batch_indices(10, 4, seed=1, step=2))
