@@ -10,9 +10,11 @@
       journal/episode_000000.jsonl   only while an episode is being written
 
 While an episode is written, every frame time, event and step goes to its journal
-(flushed line by line) and the frames to a fragmented MP4. A writer killed with SIGKILL
-leaves both behind; ``recover_unfinished`` (run on open and by ``dataset repair``) turns
-them into a finished episode that lost at most the last second of video.
+(flushed line by line) and the frames to a fragmented MP4; the writer holds a lock on
+the journal until the episode is committed (``journal.py``). Readers never write: they
+leave journals alone, live or not. A writer killed with SIGKILL leaves both files
+behind and lets go of the lock; ``dataset repair`` (``recover_unfinished``) turns them
+into a finished episode that lost at most the last second of video.
 """
 
 from __future__ import annotations
@@ -109,13 +111,17 @@ def read_episode_lines(root: Path) -> list[dict]:
     path = episodes_path(root)
     if not path.exists():
         return []
+    text = path.read_text()
+    lines = text.splitlines()
     out = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError:
+            if n == len(lines) and not text.endswith("\n"):
+                break  # a writer's commit being appended as we read: not an episode yet
             raise DatasetError(f"{path}: line {n} is not JSON") from None
     return out
 
@@ -257,19 +263,18 @@ class EpisodeWriter:
         segment_config: SegmentConfig | None = None,
         durable: bool = True,
     ):
+        from .journal import create_journal
         from .video import VideoWriter
 
         self.root = Path(root)
         init_dataset(self.root)
-        self.index = next_episode_index(self.root)
-        self.paths = episode_paths(self.root, self.index)
         self.clock = clock
         self.t0 = clock()
         self.segment_config = segment_config
         self.durable = durable
         self.header = {
             "format_version": FORMAT_VERSION,
-            "index": self.index,
+            "index": None,  # claimed with the journal
             "task": task,
             "width": int(width),
             "height": int(height),
@@ -285,9 +290,10 @@ class EpisodeWriter:
         self.events: list[Event] = []
         self.steps: list[Action] = []
         self.outcome: dict = {}
-        self.paths["journal"].parent.mkdir(parents=True, exist_ok=True)
-        self._journal = open(self.paths["journal"], "x", encoding="utf-8")  # noqa: SIM115 - lives until finish()
-        self._log({"header": self.header})
+        # Open and locked until finish(): the lock tells readers this episode is live.
+        self.index, self._journal = create_journal(self.root, self.header)
+        self.header["index"] = self.index
+        self.paths = episode_paths(self.root, self.index)
         self.paths["video"].parent.mkdir(parents=True, exist_ok=True)
         self._video = VideoWriter(self.paths["video"], width, height, fps, lossless=lossless)
         self.closed = False
@@ -340,20 +346,30 @@ class EpisodeWriter:
         """Close the video and write the episode's tables; returns its meta line."""
         if self.closed:
             raise DatasetError("episode already finished")
+        from .journal import same_file
+
         self.closed = True
         self._video.close()
-        self._journal.close()
-        meta = finalize_episode(
-            self.root,
-            self.header,
-            self.frame_times,
-            self.events,
-            self.steps or None,
-            self.outcome,
-            self.segment_config,
-            durable=self.durable,
-        )
-        self.paths["journal"].unlink(missing_ok=True)
+        try:
+            if not same_file(self._journal.fileno(), self.paths["journal"]):
+                raise DatasetError(
+                    f"{self.root}: episode {self.index} was finished by `dataset repair "
+                    "--force` while it was being recorded; what came after is not in it"
+                )
+            meta = finalize_episode(
+                self.root,
+                self.header,
+                self.frame_times,
+                self.events,
+                self.steps or None,
+                self.outcome,
+                self.segment_config,
+                durable=self.durable,
+            )
+            # Gone before the lock is: no reader sees a committed episode's journal unlocked.
+            self.paths["journal"].unlink()
+        finally:
+            self._journal.close()
         return meta
 
     def __enter__(self) -> EpisodeWriter:

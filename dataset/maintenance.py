@@ -19,6 +19,7 @@ from .format import (
     read_info,
     read_table,
 )
+from .journal import unfinished_episodes
 
 
 def summarize(root: str | Path) -> dict:
@@ -43,7 +44,22 @@ def summarize(root: str | Path) -> dict:
         "successes": sum(1 for m in ds.episode_meta if m.get("success")),
         "recovered": sum(1 for m in ds.episode_meta if m.get("recovered")),
         "action_types": dict(types.most_common()),
+        "recording": len(ds.recording),
+        "needs_repair": len(ds.needs_repair),
     }
+
+
+def recording_note(count: int, left_out: str) -> str:
+    """``1 episode being recorded, not shown``: what a verb leaves out while it records."""
+    return f"{count} episode{'s' if count != 1 else ''} being recorded, not {left_out}"
+
+
+def repair_note(count: int, root: str | Path) -> str:
+    verb = "needs" if count == 1 else "need"
+    return (
+        f"{count} episode{'s' if count != 1 else ''} {verb} `screenpilot dataset repair "
+        f"{root}` (its recorder died), not shown"
+    )
 
 
 def check_dataset(root: str | Path, *, deep: bool = False) -> list[str]:
@@ -57,10 +73,13 @@ def check_dataset(root: str | Path, *, deep: bool = False) -> list[str]:
         metas = read_episode_lines(root)
     except DatasetError as e:
         return [str(e)]
-    problems = []
-    journal = root / "journal"
-    for p in sorted(journal.glob("episode_*.jsonl")) if journal.exists() else []:
-        problems.append(f"{p}: unfinished episode (run `screenpilot dataset repair {root}`)")
+    # A live writer's episode is no problem: it is not in the dataset yet.
+    problems = [
+        f"{u.journal}: unfinished episode, its writer is gone "
+        f"(run `screenpilot dataset repair {root}`)"
+        for u in unfinished_episodes(root)
+        if not u.live
+    ]
     seen = set()
     for meta in metas:
         index = meta.get("index")
@@ -173,4 +192,8 @@ def format_summary(summary: dict) -> str:
         "action types   "
         + (", ".join(f"{k} {v}" for k, v in summary["action_types"].items()) or "-"),
     ]
+    if summary["recording"]:
+        lines.append(recording_note(summary["recording"], "shown"))
+    if summary["needs_repair"]:
+        lines.append(repair_note(summary["needs_repair"], summary["path"]))
     return "\n".join(lines)

@@ -94,19 +94,25 @@ class Episode:
 
 
 class Dataset:
-    """A dataset directory: ``len(ds)``, ``ds[i]``, ``for ep in ds``."""
+    """A dataset directory: ``len(ds)``, ``ds[i]``, ``for ep in ds``.
 
-    def __init__(self, root: str | Path, *, recover: bool = True):
+    Only committed episodes are listed. Opening never writes: an episode still being
+    recorded is in ``recording``, one whose writer died in ``needs_repair`` (for
+    ``screenpilot dataset repair``); both are left as they are."""
+
+    def __init__(self, root: str | Path):
+        from .journal import unfinished_episodes
+
         self.root = Path(root)
         self.info = read_info(self.root)
-        if recover:
-            from .repair import recover_unfinished, unfinished_episodes
-
-            if unfinished_episodes(self.root):
-                recover_unfinished(self.root)
-                self.info = read_info(self.root)
         self.episode_meta = read_episode_lines(self.root)
         self._episodes = [Episode(self.root, m) for m in self.episode_meta]
+        # Journals are looked at after the meta lines: an episode committed in between is
+        # counted once (as still recording) or not at all, never twice.
+        committed = {m["index"] for m in self.episode_meta}
+        unfinished = unfinished_episodes(self.root)
+        self.recording = [u for u in unfinished if u.live and u.index not in committed]
+        self.needs_repair = [u for u in unfinished if not u.live]
 
     def __len__(self) -> int:
         return len(self._episodes)
@@ -126,7 +132,6 @@ class Dataset:
         return f"Dataset({str(self.root)!r}, {len(self)} episodes)"
 
 
-def open_dataset(path: str | Path, *, recover: bool = True) -> Dataset:
-    """Open a dataset directory. Unfinished episodes (a killed writer) are recovered
-    first unless ``recover=False``."""
-    return Dataset(path, recover=recover)
+def open_dataset(path: str | Path) -> Dataset:
+    """Open a dataset directory for reading; nothing in it is changed."""
+    return Dataset(path)

@@ -6,40 +6,62 @@ Recovery keeps the frames that decode, re-encodes them into a clean video (a tru
 fragment would otherwise upset readers and `dataset check`), and finishes the episode
 with ``"recovered": true`` in its meta line. Nothing the journal holds is thrown away:
 events after the last surviving frame stay, and their actions point at that frame.
+
+Only a dead writer's episode is finished: a journal whose writer still holds its lock is
+left alone unless ``force`` (a writer that hangs but holds on); that writer's later
+frames are then lost, and its own ``finish`` says so instead of committing it twice.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .actions import Action
 from .events import Event
 from .format import episode_paths, finalize_episode, read_episode_lines
+from .journal import Unfinished, lock_dead_journal, unfinished_episodes
 from .segment import frame_before
 
 
-def unfinished_episodes(root: Path) -> list[Path]:
-    journal = root / "journal"
-    return sorted(journal.glob("episode_*.jsonl")) if journal.exists() else []
+@dataclass
+class Repair:
+    recovered: list[dict] = field(default_factory=list)  # meta lines of finished episodes
+    live: list[Unfinished] = field(default_factory=list)  # being recorded: left alone
+    forced: list[Unfinished] = field(default_factory=list)  # finished though live (force)
 
 
-def recover_unfinished(root: str | Path) -> list[dict]:
-    """Finish every episode left half-written in ``root``; returns their meta lines."""
+def recover_unfinished(root: str | Path, *, force: bool = False) -> Repair:
+    """Finish every episode in ``root`` whose writer died; with ``force``, also those
+    whose writer still holds its journal."""
     root = Path(root)
+    report = Repair()
     finished = {e["index"] for e in read_episode_lines(root)}
-    recovered = []
-    for journal in unfinished_episodes(root):
-        index = int(journal.stem.split("_")[1])
-        if index in finished:
-            # The writer died after committing the episode but before removing this.
-            journal.unlink()
+    for episode in unfinished_episodes(root):
+        fd = lock_dead_journal(episode.journal)
+        if fd is None and not episode.journal.exists():
+            continue  # finished by its writer (or another repair) since we looked
+        if fd is None and not force:
+            if episode.index not in finished:  # else it is only removing its journal
+                report.live.append(episode)
             continue
-        meta = _recover_one(root, journal)
-        if meta is not None:
-            recovered.append(meta)
-        journal.unlink()
-    return recovered
+        if fd is None:  # forced: its writer may have committed it a moment ago
+            finished = {e["index"] for e in read_episode_lines(root)}
+        try:
+            if episode.index not in finished:
+                if fd is None:
+                    report.forced.append(episode)
+                meta = _recover_one(root, episode.journal)
+                if meta is not None:
+                    report.recovered.append(meta)
+            # else the writer died after committing the episode, before removing this.
+            episode.journal.unlink(missing_ok=True)
+        finally:
+            if fd is not None:
+                os.close(fd)
+    return report
 
 
 def _read_journal(path: Path) -> list[dict]:
