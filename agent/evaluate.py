@@ -108,61 +108,37 @@ def check_seed_overlap(spec: EvalSpec, warn=print) -> None:
             )
 
 
-class EvalRunner:
-    """Lives in a worker: one agent, one env per task in turn, films every episode."""
+def eval_policy(spec: EvalSpec, torch_threads: int | None):
+    """The agent under evaluation, built once in each worker."""
+    from .agents import make_agent
 
-    def __init__(self, spec: EvalSpec, video_dir: Path, torch_threads: int | None):
-        self.spec, self.video_dir = spec, video_dir
-        self.torch_threads = torch_threads
-        self.agent = None
-        self.env = None
+    if torch_threads and spec.model:
+        import torch
 
-    def _setup(self, task: str):
-        from screenpilot.env.browser_env import BrowserEnv
+        torch.set_num_threads(torch_threads)
+    return make_agent(spec.agent, spec.model, device=spec.device)
 
-        from .agents import make_agent
 
-        if self.agent is None:
-            if self.torch_threads and self.spec.model:
-                import torch
+def film_episode(video_dir: Path, rollout) -> EpisodeOutcome:
+    """In the worker: an episode's outcome, and its annotated video (every episode is
+    filmed; the report keeps a few)."""
+    from .rollout import write_rollout_video
 
-                torch.set_num_threads(self.torch_threads)
-            self.agent = make_agent(self.spec.agent, self.spec.model, device=self.spec.device)
-        if self.env is None or self.env.task.name != task:
-            self.close()
-            self.env = BrowserEnv(task, max_steps=self.spec.max_steps)
-        return self.env
-
-    def run(self, job: tuple[str, int]) -> EpisodeOutcome:
-        from .rollout import run_episode, write_rollout_video
-
-        task, seed = job
-        try:
-            env = self._setup(task)
-            rollout = run_episode(env, self.agent, seed=seed, max_steps=self.spec.max_steps)
-        except UserError:
-            raise
-        except Exception as e:  # noqa: BLE001 - one broken episode is a failure, not a crash
-            self.close()
-            return EpisodeOutcome(task, seed, False, 0.0, 0, 0.0, f"{type(e).__name__}: {e}")
-        video = self.video_dir / task / f"seed_{seed}.mp4"
-        write_rollout_video(rollout, video)
-        return EpisodeOutcome(
-            task, seed, rollout.success, rollout.raw_reward, len(rollout.steps),
-            rollout.mean_action_ms, rollout.error, str(video), [a.to_text() for a in rollout.actions],
-        )  # fmt: skip
-
-    def close(self) -> None:
-        if self.env is not None:
-            self.env.close()
-            self.env = None
+    outcome = EpisodeOutcome(
+        rollout.task_name, rollout.seed, rollout.success, rollout.raw_reward, len(rollout.steps),
+        rollout.mean_action_ms, rollout.error, None, [a.to_text() for a in rollout.actions],
+    )  # fmt: skip
+    if rollout.screenshots:  # none when the episode broke off
+        video = video_dir / rollout.task_name / f"seed_{rollout.seed}.mp4"
+        outcome.video = str(write_rollout_video(rollout, video))
+    return outcome
 
 
 def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=()) -> dict:
     """Play every (task, seed); write results.json and report.html in ``out``."""
-    from screenpilot.console import progress
+    from screenpilot.console import progress_bar
     from screenpilot.env import task_names
-    from screenpilot.env.pool import run_jobs
+    from screenpilot.env.parallel import run_episodes
 
     from .report import write_report
 
@@ -181,12 +157,12 @@ def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=
     out.mkdir(parents=True, exist_ok=True)
     video_dir = out / "videos"
     shutil.rmtree(video_dir, ignore_errors=True)
-    jobs = [(task, seed) for task in spec.tasks for seed in spec.seeds]
-    workers = min(spec.workers, len(jobs))
+    total = len(spec.tasks) * len(spec.seeds)
+    workers = min(spec.workers, total)
     # Several workers on few cores: one torch thread each, or they fight for the cores.
     threads = 1 if workers > 1 else None
-    bar = progress(
-        total=len(jobs), unit="ep", disable=not progress, desc=f"eval {spec.agent_label}"
+    bar = progress_bar(
+        total=total, unit="ep", disable=not progress, desc=f"eval {spec.agent_label}"
     )
     wins = 0
 
@@ -194,16 +170,22 @@ def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=
         nonlocal wins
         wins += outcome.success
         bar.update(1)
-        bar.set_postfix(success=f"{wins}/{bar.n}")
+        bar.set_postfix(success=f"{wins}/{bar.n}", refresh=False)
 
     start = time.perf_counter()
-    make_runner = partial(EvalRunner, spec, video_dir, threads)
-    outcomes = run_jobs(make_runner, jobs, workers=workers, on_result=on_result)
+    outcomes = run_episodes(
+        spec.tasks, spec.seeds, policy=partial(eval_policy, spec, threads), workers=workers,
+        max_steps=spec.max_steps, keep_screenshots=True,
+        make_result=partial(film_episode, video_dir), on_result=on_result,
+    )  # fmt: skip
     bar.close()
     _keep_some_videos(outcomes, spec.keep_videos, out)
     results = summarize(spec, outcomes, time.perf_counter() - start)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_report(out, results, compare=compare)
+    from screenpilot.model.card import record_eval_results  # no torch: fine for baselines
+
+    record_eval_results(spec.model, results)  # the model's card shows its latest eval
     return results
 
 

@@ -95,7 +95,7 @@ def _sandbox_env(args):
 
 
 def _run_and_print(env, agent, args, options):
-    from .rollout import run_episode
+    from screenpilot.env.rollout import run_episode
 
     def show(k, step):
         error = f"  [could not run: {step.error}]" if step.error else ""
@@ -149,7 +149,7 @@ def _dry_run(env, agent, args) -> int:
     """One look and one decision, drawn, never executed."""
     import time
 
-    from .rollout import Rollout, Step
+    from screenpilot.env.rollout import Rollout, Step
 
     obs, _ = env.reset()
     agent.reset(None, None)

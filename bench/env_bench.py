@@ -309,7 +309,7 @@ def bench_speed(args) -> None:
 
     if args.parallel_episodes:
         print(
-            f"\nRandom policy (action_space samples), {args.parallel_episodes} episodes of "
+            f"\nThe random baseline (RandomPolicy), {args.parallel_episodes} episodes of "
             f"{tasks[0]} (step limit 12), by workers:\n"
         )
         print("| workers | episodes/s | steps/s | wall s |")

@@ -211,52 +211,38 @@ def bin_to_pixel(b, size: int, bins: int):
 
 
 # ---- key names ------------------------------------------------------------------------
+# The canonical names: Playwright's. Each backend keeps its own table beside it and
+# converts through these: DevTools/Playwright in env/keyboard.py, pyautogui in
+# env/pyautogui_keys.py, pynput in recorder/pynput_keys.py.
 MODIFIERS = ("ctrl", "alt", "shift", "meta")  # canonical order in a combo
-# Every spelling we accept for a modifier, lower-cased.
+# The spellings a person may write for a modifier, lower-cased (DOM codes included).
 _MODIFIER_ALIASES = {
-    "ctrl": "ctrl", "control": "ctrl", "ctrl_l": "ctrl", "ctrl_r": "ctrl", "controlleft": "ctrl",
-    "controlright": "ctrl",
-    "alt": "alt", "alt_l": "alt", "alt_r": "alt", "alt_gr": "alt", "option": "alt",
-    "altleft": "alt", "altright": "alt",
-    "shift": "shift", "shift_l": "shift", "shift_r": "shift", "shiftleft": "shift",
-    "shiftright": "shift",
+    "ctrl": "ctrl", "control": "ctrl", "controlleft": "ctrl", "controlright": "ctrl",
+    "alt": "alt", "option": "alt", "altleft": "alt", "altright": "alt",
+    "shift": "shift", "shiftleft": "shift", "shiftright": "shift",
     "meta": "meta", "cmd": "meta", "command": "meta", "super": "meta", "win": "meta",
-    "cmd_l": "meta", "cmd_r": "meta", "metaleft": "meta", "metaright": "meta",
-    "winleft": "meta", "winright": "meta",
+    "metaleft": "meta", "metaright": "meta",
 }  # fmt: skip
 
-# Non-character keys: canonical (Playwright) name -> (pyautogui name, pynput Key name).
-SPECIAL_KEYS: dict[str, tuple[str, str]] = {
-    "Enter": ("enter", "enter"),
-    "Tab": ("tab", "tab"),
-    "Escape": ("esc", "esc"),
-    "Backspace": ("backspace", "backspace"),
-    "Delete": ("delete", "delete"),
-    "Insert": ("insert", "insert"),
-    "Space": ("space", "space"),
-    "ArrowUp": ("up", "up"),
-    "ArrowDown": ("down", "down"),
-    "ArrowLeft": ("left", "left"),
-    "ArrowRight": ("right", "right"),
-    "Home": ("home", "home"),
-    "End": ("end", "end"),
-    "PageUp": ("pageup", "page_up"),
-    "PageDown": ("pagedown", "page_down"),
-    "CapsLock": ("capslock", "caps_lock"),
-    "PrintScreen": ("printscreen", "print_screen"),
-    "Pause": ("pause", "pause"),
-    "ContextMenu": ("apps", "menu"),
-    **{f"F{i}": (f"f{i}", f"f{i}") for i in range(1, 13)},
-}
+# Keys that edit text or move through a page: what tasks ask for.
+EDITING_KEYS = (
+    "Enter", "Tab", "Escape", "Backspace", "Delete", "Space",
+    "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown",
+)  # fmt: skip
+# Every non-character key.
+SPECIAL_KEYS = (
+    *EDITING_KEYS,
+    "Insert", "CapsLock", "PrintScreen", "Pause", "ContextMenu",
+    *(f"F{i}" for i in range(1, 13)),
+)  # fmt: skip
+# The editing combos tasks need; combos that act on the browser itself (ctrl+w) are absent.
+EDITING_COMBOS = ("shift+Tab", "ctrl+a", "ctrl+c", "ctrl+v", "ctrl+x", "ctrl+z")
 _SPECIAL_BY_LOWER = {name.lower(): name for name in SPECIAL_KEYS}
 _SPECIAL_ALIASES = {
     "return": "Enter", "esc": "Escape", "del": "Delete", "up": "ArrowUp", "down": "ArrowDown",
     "left": "ArrowLeft", "right": "ArrowRight", "pgup": "PageUp", "pgdn": "PageDown",
-    "page_up": "PageUp", "page_down": "PageDown", "caps_lock": "CapsLock",
-    "print_screen": "PrintScreen", "apps": "ContextMenu", "menu": "ContextMenu", " ": "Space",
+    "apps": "ContextMenu", "menu": "ContextMenu", " ": "Space",
 }  # fmt: skip
-# Keys whose press ends a typed run and becomes its own `key` action.
-NAVIGATION_KEYS = frozenset(SPECIAL_KEYS) - {"Space", "CapsLock"}
 
 # US layout: the character a key gives with shift held.
 SHIFTED = dict(
@@ -290,15 +276,21 @@ def normalize_key_name(name: str) -> str:
     raise ActionError(f"unknown key name {name!r}")
 
 
+def split_combo(combo: str) -> list[str]:
+    """The keys of a combo in any backend's spelling: ``ctrl+shift+t`` -> [ctrl, shift, t].
+    The plus key itself: ``+`` -> [+], ``ctrl++`` -> [ctrl, +]."""
+    if combo == "+":
+        return ["+"]
+    if combo.endswith("++"):
+        return [*combo[:-2].split("+"), "+"]
+    return combo.split("+")
+
+
 def normalize_combo(combo: str) -> str:
     """``Control+Shift+T`` -> ``ctrl+shift+t``; ``return`` -> ``Enter``."""
     if not isinstance(combo, str) or not combo.strip():
         raise ActionError(f"key needs a combo such as ctrl+a, got {combo!r}")
-    # "+" alone or as the last part ("ctrl++") names the plus key itself.
-    raw = combo.strip()
-    parts = raw[:-2].split("+") + ["+"] if raw.endswith("++") else raw.split("+")
-    if raw == "+":
-        parts = ["+"]
+    parts = split_combo(combo.strip())
     if any(p == "" for p in parts):
         raise ActionError(f"malformed key combo {combo!r}")
     names = [normalize_key_name(p) for p in parts]
@@ -316,59 +308,3 @@ def normalize_combo(combo: str) -> str:
             key = UNSHIFTED.get(key, key).lower()
         ordered.append(key)
     return "+".join(ordered)
-
-
-def combo_to_playwright(combo: str) -> str:
-    """``ctrl+a`` -> ``Control+a`` for ``page.keyboard.press``."""
-    names = {"ctrl": "Control", "alt": "Alt", "shift": "Shift", "meta": "Meta"}
-    return "+".join(names.get(p, p) for p in _split_canonical(combo))
-
-
-def combo_to_pyautogui(combo: str) -> list[str]:
-    """``ctrl+a`` -> ``["ctrl", "a"]`` for ``pyautogui.hotkey(*keys)``."""
-    names = {"ctrl": "ctrl", "alt": "alt", "shift": "shift", "meta": "win"}
-    out = []
-    for p in _split_canonical(combo):
-        if p in names:
-            out.append(names[p])
-        elif p in SPECIAL_KEYS:
-            out.append(SPECIAL_KEYS[p][0])
-        else:
-            out.append(p)
-    return out
-
-
-def key_from_pyautogui(name: str) -> str:
-    return normalize_key_name(name)
-
-
-def key_from_pynput(key) -> str:
-    """A pynput ``Key``/``KeyCode`` (or its string form such as ``Key.enter``) -> our name.
-    Duck-typed, so this module never imports pynput."""
-    char = getattr(key, "char", None)
-    if char:
-        return normalize_key_name(char)
-    name = getattr(key, "name", None)
-    if name is None and isinstance(key, str):
-        name = key[4:] if key.startswith("Key.") else key
-    if not name:
-        raise ActionError(f"cannot name pynput key {key!r}")
-    return normalize_key_name(name)
-
-
-def key_to_pynput_name(name: str) -> str:
-    """Our key name -> the attribute of ``pynput.keyboard.Key`` (or the character)."""
-    name = normalize_key_name(name)
-    mods = {"ctrl": "ctrl", "alt": "alt", "shift": "shift", "meta": "cmd"}
-    if name in mods:
-        return mods[name]
-    if name in SPECIAL_KEYS:
-        return SPECIAL_KEYS[name][1]
-    return name
-
-
-def _split_canonical(combo: str) -> list[str]:
-    combo = normalize_combo(combo)
-    if combo.endswith("++") or combo == "+":
-        return [*combo[:-2].split("+"), "+"] if combo != "+" else ["+"]
-    return combo.split("+")

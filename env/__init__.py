@@ -12,21 +12,21 @@
     web = env.BrowserEnv("web")                  # gym id screenpilot/web-v0
     web.reset(options={"url": "file:///...", "task": "...", "validator": "JS expr or callable"})
 
-Scripted experts (privileged: they read the page through ``env.page``; the model never does):
+One rollout loop for any policy (``reset(task_name, seed)``, ``act(obs, history, env)``):
 
-    expert = env.get_expert("miniwob.click-button")   # env.expert_tasks() lists them
-    expert.reset()                                     # before each episode
-    action = expert.act(e.unwrapped)                   # -> dataset.actions.Action
-    episode = env.run_expert_episode("miniwob.enter-text", seed=3)   # opens its own env
-    # -> Episode(task_name, seed, task_text, screenshots[i] = the screen before actions[i],
-    #    actions, success, raw_reward, final_screenshot, errors)
-    # on an env you keep open: env.experts.base.play_expert_episode(env, expert, seed)
+    from screenpilot.env import ExpertPolicy, RandomPolicy, run_episode
+    rollout = run_episode(e, ExpertPolicy(), seed=3, record_to="demos")  # record_to: optional
+    # -> Rollout(task_name, seed, task, steps (action, ms, error), screenshots: before each
+    #    action and the last, success, raw_reward, terminated, truncated, error, recorded)
+    rollout = env.run_expert_episode("miniwob.enter-text", seed=3)   # opens its own env
+    # Scripted experts are privileged: ExpertPolicy reads the page through ``env.page``,
+    # the model never does. env.expert_tasks() lists the tasks that have one.
 
 Many episodes on K browsers, results independent of K:
 
     results = env.run_episodes(["miniwob.click-test"], seeds=range(200), workers=2)
     # -> [EpisodeResult(task_name, seed, success, raw_reward, steps, seconds, error)], in
-    #    (task, seed) order; policy="expert" | "random" | a function (env, obs, rng) -> Action
+    #    (task, seed) order; policy="expert" | "random" | a picklable factory of a Policy
     env.run_jobs(make_runner, jobs, workers=K)   # the same pool for any per-browser job
 
 Other pieces: ``env.DesktopEnv(task, display=":99", region=None, validator=None)``, the same
@@ -44,10 +44,13 @@ from .registration import gym_id, register_envs, task_infos, task_names
 _LAZY = {
     "BrowserEnv": "screenpilot.env.browser_env",
     "DesktopEnv": "screenpilot.env.desktop_env",
-    "get_expert": "screenpilot.env.experts",
+    "Policy": "screenpilot.env.rollout",
+    "RandomPolicy": "screenpilot.env.rollout",
+    "Rollout": "screenpilot.env.rollout",
+    "run_episode": "screenpilot.env.rollout",
+    "ExpertPolicy": "screenpilot.env.experts",
     "expert_tasks": "screenpilot.env.experts",
     "run_expert_episode": "screenpilot.env.experts",
-    "Episode": "screenpilot.env.experts",
     "run_episodes": "screenpilot.env.parallel",
     "EpisodeResult": "screenpilot.env.parallel",
     "run_jobs": "screenpilot.env.pool",

@@ -16,12 +16,13 @@ from collections.abc import Callable
 import gymnasium as gym
 import numpy as np
 
-from screenpilot.dataset.actions import Action, combo_to_pyautogui
+from screenpilot.dataset.actions import Action
 from screenpilot.dataset.errors import ActionError, UserError
 
 from . import spaces
 from .browser_env import to_action
 from .execute import check_on_screen
+from .pyautogui_keys import combo_to_pyautogui
 from .screen_area import as_monitor, capture_area
 
 SCROLL_PX_PER_CLICK = 100  # a wheel notch; our dx/dy are pixels (DOM convention)

@@ -3,8 +3,10 @@ Actions are data; nothing here evaluates anything the action carries."""
 
 from __future__ import annotations
 
-from screenpilot.dataset.actions import Action, combo_to_playwright
+from screenpilot.dataset.actions import Action
 from screenpilot.dataset.errors import ActionError
+
+from .keyboard import combo_to_playwright
 
 DRAG_STEPS = 8  # intermediate mousemoves, so drag handlers (jQuery UI) see a real drag
 

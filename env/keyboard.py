@@ -9,7 +9,10 @@ layout has no key for is inserted as text (``Input.insertText``), as Playwright 
 
 from __future__ import annotations
 
-# key -> (code, Windows virtual key code, text it types)
+from screenpilot.dataset.actions import normalize_combo, split_combo
+
+# key -> (code, Windows virtual key code, text it types); keyed by the canonical names
+# (dataset/actions.py) except Space, whose DOM key is " ".
 _NAMED = {
     "Enter": ("Enter", 13, "\r"),
     "Tab": ("Tab", 9, ""),
@@ -40,6 +43,8 @@ _MODIFIERS = {
     "Meta": ("Meta", "MetaLeft", 91, 4),
     "Shift": ("Shift", "ShiftLeft", 16, 8),
 }
+# Canonical modifier -> Playwright's name.
+_PLAYWRIGHT_MODIFIERS = {"ctrl": "Control", "alt": "Alt", "shift": "Shift", "meta": "Meta"}
 # The printable keys of a US keyboard: (unshifted, shifted, code, virtual key code).
 _PRINTABLE_KEYS = [
     *((c, c.upper(), f"Key{c.upper()}", ord(c.upper())) for c in "abcdefghijklmnopqrstuvwxyz"),
@@ -62,6 +67,12 @@ for _low, _high, _code, _vk in _PRINTABLE_KEYS:
     _CHARACTERS[_high] = (_code, _vk, None)
 
 
+def combo_to_playwright(combo: str) -> str:
+    """``ctrl+a`` -> ``Control+a`` for ``page.keyboard.press``."""
+    keys = split_combo(normalize_combo(combo))
+    return "+".join(_PLAYWRIGHT_MODIFIERS.get(k, k) for k in keys)
+
+
 class CDPKeyboard:
     def __init__(self, frames):
         self._frames = frames  # env.frames.PumpedFrames: sends the events
@@ -78,7 +89,7 @@ class CDPKeyboard:
 
     def press(self, combo: str) -> None:
         """``Control+a``, ``Shift+Tab``, ``Enter``: Playwright's names, ``+`` between."""
-        *held, key = _split_combo(combo)
+        *held, key = split_combo(combo)
         unknown = [m for m in held if m not in _MODIFIERS]
         if unknown:
             raise ValueError(f"unknown modifier {unknown[0]!r} in {combo!r}")
@@ -130,13 +141,3 @@ def _event(kind: str, key: str, code: str, vk: int, modifiers: int, text: str = 
     if text:
         event["text"] = event["unmodifiedText"] = text
     return event
-
-
-def _split_combo(combo: str) -> list[str]:
-    """``Control+a`` -> [Control, a]; the ``+`` key itself: ``Shift++`` -> [Shift, +]."""
-    if combo == "+" or not combo:
-        return [combo]
-    parts = combo.split("+")
-    if combo.endswith("++"):
-        parts = [*parts[:-2], "+"]
-    return parts

@@ -1,24 +1,28 @@
-"""Many episodes on several browsers at once.
+"""Many episodes on several browsers at once: the one pool runner over ``run_episode``.
 
-``run_episodes(tasks, seeds, workers=K)`` plays every (task, seed) pair, each in its own
-freshly reset episode, and returns the results in the order of the pairs. An episode
-depends only on its task, its seed and the policy, never on which worker ran it or
-what ran before, so the results do not depend on K. Workers are spawned processes,
-one browser each (``screenpilot.env.pool``); each closes its browser before it exits.
+``run_episodes(tasks, seeds, policy=..., workers=K)`` plays every (task, seed) pair, each
+in its own freshly reset episode, and returns the results in the order of the pairs.
+An episode depends only on its task, its seed and the policy, never on which worker ran
+it or what ran before, so the results do not depend on K. Workers are spawned processes
+(env/pool.py), one browser each; each closes its browser before it exits.
+
+Evaluation films each episode through ``make_result``; the expert recorder has each
+worker write its episodes into a dataset of its own (``record_shards``).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-import numpy as np
+from screenpilot.dataset.errors import UserError
 
 from .pool import run_jobs
-
-POLICIES = ("expert", "random")
+from .rollout import EpisodeRecorder, Policy, Rollout, describe_error, run_episode
 
 
 @dataclass(frozen=True)
@@ -30,103 +34,112 @@ class EpisodeResult:
     steps: int
     seconds: float
     error: str | None = None  # an exception that ended the episode early
+    recorded: tuple[str, dict] | None = None  # with record_shards: (shard, episode meta line)
+
+    @classmethod
+    def from_rollout(cls, rollout: Rollout) -> EpisodeResult:
+        return cls(
+            rollout.task_name, rollout.seed, rollout.success, rollout.raw_reward,
+            len(rollout.steps), rollout.seconds, rollout.error, rollout.recorded,
+        )  # fmt: skip
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _named_policy(name: str) -> Callable[[], Policy]:
+    from .experts import ExpertPolicy
+    from .rollout import RandomPolicy
+
+    factories = {"expert": ExpertPolicy, "random": RandomPolicy}
+    if name not in factories:
+        raise ValueError(f"policy must be one of {sorted(factories)} or a factory, got {name!r}")
+    return factories[name]
 
 
 def run_episodes(
     tasks: Iterable[str],
     seeds: Iterable[int],
     *,
+    policy: str | Callable[[], Policy] = "expert",
     workers: int = 1,
-    policy: str | Callable = "expert",
     max_steps: int | None = None,
-    on_result: Callable[[EpisodeResult], None] | None = None,
-) -> list[EpisodeResult]:
-    """Play each task on each seed. ``policy``: ``"expert"`` (the task's scripted
-    expert), ``"random"`` (``action_space`` samples, seeded by the episode's seed), or a
-    picklable function ``(env, obs, rng) -> Action``. ``on_result`` sees each result as
-    it arrives (in completion order)."""
-    seeds = list(seeds)
+    env_kwargs: dict | None = None,
+    keep_screenshots: bool = False,
+    record_shards: str | Path | None = None,
+    make_result: Callable[[Rollout], object] | None = None,
+    on_result: Callable[[object], None] | None = None,
+) -> list:
+    """Play each task on each seed. ``policy``: ``"expert"``, ``"random"`` or a picklable
+    factory of a Policy (a class, a ``functools.partial``), called once per worker.
+    ``record_shards``: a folder in which each worker writes its episodes into a dataset
+    of its own. ``make_result(rollout)`` (picklable; runs in the worker) turns each
+    episode into its result, by default an EpisodeResult; ``on_result`` sees each result
+    as it arrives (in completion order)."""
+    make_policy = _named_policy(policy) if isinstance(policy, str) else policy
     jobs = [(task, seed) for task in tasks for seed in seeds]
-    if isinstance(policy, str) and policy not in POLICIES:
-        raise ValueError(f"policy must be one of {POLICIES} or a function, got {policy!r}")
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    make_runner = functools.partial(_EpisodeRunner, policy, max_steps)
-    return run_jobs(make_runner, jobs, workers=workers, on_result=on_result)
+    runner = functools.partial(
+        EpisodeRunner, make_policy, max_steps=max_steps, env_kwargs=env_kwargs,
+        keep_screenshots=keep_screenshots, record_shards=record_shards, make_result=make_result,
+    )  # fmt: skip
+    return run_jobs(runner, jobs, workers=workers, on_result=on_result)
 
 
-class _EpisodeRunner:
-    """Keeps one env open while consecutive jobs share a task."""
+class EpisodeRunner:
+    """Lives in one worker: one BrowserEnv per task in turn (kept while consecutive jobs
+    share a task), one policy built once. ``run((task, seed))`` plays the episode and
+    returns ``make_result(rollout)``. An episode that breaks (a dead browser) is a
+    failed rollout with its ``error``, and the next one starts on a fresh browser; a
+    user's mistake (a task without an expert) stops everything."""
 
-    def __init__(self, policy, max_steps):
-        self.policy = policy
+    def __init__(
+        self,
+        make_policy: Callable[[], Policy],
+        *,
+        max_steps: int | None = None,
+        env_kwargs: dict | None = None,
+        keep_screenshots: bool = False,
+        record_shards: str | Path | None = None,
+        make_result: Callable[[Rollout], object] | None = None,
+    ):
+        self.policy = make_policy()
         self.max_steps = max_steps
+        self.env_kwargs = env_kwargs or {}
+        self.keep_screenshots = keep_screenshots
+        self.make_result = make_result or EpisodeResult.from_rollout
+        self.recorder = None
+        if record_shards is not None:
+            # A shard nothing else writes to: workers never contend for an episode index.
+            # Scratch data (a crash loses the whole recording anyway), so no fsync.
+            shard = Path(record_shards) / f"worker_{os.getpid()}"
+            self.recorder = EpisodeRecorder(shard, durable=False)
         self.env = None
-        self.expert = None
 
     def _env_for(self, task: str):
         from .browser_env import BrowserEnv
 
         if self.env is None or self.env.task.name != task:
             self.close()
-            self.env = BrowserEnv(task, max_steps=self.max_steps)
-            if self.policy == "expert":
-                from .experts import get_expert
-
-                self.expert = get_expert(task)
+            self.env = BrowserEnv(task, max_steps=self.max_steps, **self.env_kwargs)
         return self.env
 
-    def run(self, job: tuple[str, int]) -> EpisodeResult:
+    def run(self, job: tuple[str, int]):
         task, seed = job
         start = time.perf_counter()
-        steps = 0
         try:
-            env = self._env_for(task)
-            obs, info = env.reset(seed=seed)
-            rng = np.random.default_rng(seed)
-            env.action_space.seed(seed)
-            if self.expert is not None:
-                self.expert.reset()
-            while True:
-                action = self._next_action(env, obs, rng)
-                obs, reward, terminated, truncated, info = env.step(action)
-                steps += 1
-                if terminated or truncated:
-                    break
-            return EpisodeResult(
-                task,
-                seed,
-                bool(info["success"]),
-                float(info["raw_reward"]),
-                steps,
-                time.perf_counter() - start,
-                info.get("browser_error"),
-            )
-        except Exception as e:
-            if self.env is not None:  # start the next episode on a clean browser
-                self.close()
-            first_line = (str(e).splitlines() or [""])[0]
-            return EpisodeResult(
-                task,
-                seed,
-                False,
-                0.0,
-                steps,
-                time.perf_counter() - start,
-                f"{type(e).__name__}: {first_line}",
-            )
-
-    def _next_action(self, env, obs, rng):
-        if self.policy == "expert":
-            return self.expert.act(env)
-        if self.policy == "random":
-            return env.action_space.sample()
-        return self.policy(env, obs, rng)
+            rollout = run_episode(
+                self._env_for(task), self.policy, seed=seed, max_steps=self.max_steps,
+                record_to=self.recorder, keep_screenshots=self.keep_screenshots,
+            )  # fmt: skip
+        except UserError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one broken episode is a failure, not a crash
+            self.close()  # start the next episode on a clean browser
+            rollout = Rollout(task, seed, "", error=describe_error(e))
+            rollout.seconds = time.perf_counter() - start
+        return self.make_result(rollout)
 
     def close(self) -> None:
         if self.env is not None:
             self.env.close()
-        self.env = self.expert = None
+        self.env = None

@@ -83,7 +83,11 @@ def _run_in_processes(make_runner, jobs, workers, on_result) -> list:
 
 
 def _worker(make_runner, job_queue, result_queue) -> None:
-    runner = make_runner()
+    try:
+        runner = make_runner()  # loads what is costly: a model, a policy
+    except Exception as e:  # noqa: BLE001 - raised again in the parent, not lost in a dead worker
+        result_queue.put((None, False, e))
+        return
     try:
         while (item := job_queue.get()) is not None:
             index, job = item

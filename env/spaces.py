@@ -6,17 +6,19 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from screenpilot.dataset.actions import ACTION_FIELDS, ACTION_TYPES, SPECIAL_KEYS, Action
+from screenpilot.dataset.actions import (
+    ACTION_FIELDS,
+    ACTION_TYPES,
+    EDITING_COMBOS,
+    SPECIAL_KEYS,
+    Action,
+)
 
 MAX_TASK_CHARS = 2000
 MAX_TYPED_CHARS = 64
 MAX_SCROLL_PX = 1000
-# What a sampled `key` action may press: every named key plus the editing combos tasks
-# need. Combos that act on the browser itself (ctrl+w, F5) are absent on purpose.
-KEY_CHOICES: tuple[str, ...] = (
-    *SPECIAL_KEYS,
-    "ctrl+a", "ctrl+c", "ctrl+v", "ctrl+x", "ctrl+z", "shift+Tab",
-)  # fmt: skip
+# What a sampled `key` action may press: every named key plus the editing combos tasks need.
+KEY_CHOICES: tuple[str, ...] = (*SPECIAL_KEYS, *EDITING_COMBOS)
 _TYPE_CHARS = "".join(chr(c) for c in range(32, 127))
 
 

@@ -18,6 +18,8 @@ import numpy as np
 from screenpilot.dataset.actions import (
     ACTION_FIELDS,
     ACTION_TYPES,
+    EDITING_COMBOS,
+    EDITING_KEYS,
     Action,
     bin_to_pixel,
     pixel_to_bin,
@@ -27,11 +29,8 @@ IGNORE = -100  # cross-entropy's ignore_index: this head has nothing to learn he
 
 # Keys the model can press. Stored in the config, so a checkpoint keeps its own list.
 DEFAULT_KEYS = (
-    "<unk>",
-    "Enter", "Tab", "Escape", "Backspace", "Delete", "Space",
-    "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown",
-    "shift+Tab", "ctrl+a", "ctrl+c", "ctrl+v", "ctrl+x", "ctrl+z", "ctrl+Enter",
-    "ctrl+Space", "ctrl+ArrowUp", "ctrl+ArrowDown",
+    "<unk>", *EDITING_KEYS, *EDITING_COMBOS,
+    "ctrl+Enter", "ctrl+Space", "ctrl+ArrowUp", "ctrl+ArrowDown",
 )  # fmt: skip
 
 # ByT5's layout: 0 pad, 1 eos, 2 unk, then the 256 byte values.

@@ -22,10 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from screenpilot.dataset.actions import key_from_pynput, normalize_combo
+from screenpilot.dataset.actions import normalize_combo
 from screenpilot.dataset.errors import UserError
 from screenpilot.dataset.events import Event
 from screenpilot.env.screen_area import as_monitor, capture_area
+
+from .pynput_keys import key_from_pynput
 
 # pynput reports wheel notches; Chromium on X11 scrolls about this many pixels a notch.
 SCROLL_PX_PER_NOTCH = 100

@@ -1,14 +1,14 @@
-"""The expert interface, the lookup table, and one helper that plays a whole episode."""
+"""The scripted experts as one policy, the table of tasks that have one, and a helper
+that plays a whole expert episode."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from screenpilot.dataset.actions import Action
 from screenpilot.dataset.errors import UserError
+
+from ..rollout import Policy, Rollout, run_episode
 
 # Shared JavaScript helpers (visible points, text lookups), prepended to every expert.
 _LIBRARY_JS = (Path(__file__).with_name("library.js")).read_text()
@@ -18,29 +18,33 @@ class NoExpertError(UserError):
     """A task without a scripted expert."""
 
 
-class Expert:
-    """``reset()`` before each episode, then ``act(env) -> Action`` once per step.
-    ``env`` is an unwrapped BrowserEnv; experts read ``env.page``, never the screenshot."""
+class ExpertPolicy(Policy):
+    """The scripted expert of whichever sandbox task the episode is on: the ceiling a
+    model is measured against, and the source of demonstrations. Privileged: it reads
+    the page through ``env`` (a BrowserEnv), never the screenshot.
 
-    task_name: str = ""
+    Each task's expert is one JavaScript function run in the page: it reads the DOM and
+    returns the next action as a dict (``{type: "click", x, y}``); whatever it needs to
+    remember lives in ``M``, a per-episode object kept on the page."""
 
-    def reset(self) -> None:
-        pass
+    name = "expert"
+    source = "expert"
 
-    def act(self, env) -> Action:
-        raise NotImplementedError
+    def __init__(self):
+        self._scripts: dict[str, str] = {}
+        self._script: str | None = None
 
+    def reset(self, task_name: str | None = None, seed: int | None = None) -> None:
+        if task_name is None:
+            raise UserError("the scripted expert plays sandbox tasks only (--env or --tasks)")
+        if task_name not in self._scripts:
+            self._scripts[task_name] = _page_script(task_name)
+        self._script = self._scripts[task_name]
 
-class JSExpert(Expert):
-    """An expert whose policy is one JavaScript function run in the page: it reads the
-    DOM and returns the next action as a dict (``{type: "click", x, y}``). Whatever it
-    needs to remember lives in ``M``, a per-episode object kept on the page."""
-
-    def __init__(self, task_name: str, policy_js: str):
-        self.task_name = task_name
-        self._script = f"([W, H]) => {{\n{_LIBRARY_JS}\nreturn SP.finish(({policy_js})());\n}}"
-
-    def act(self, env) -> Action:
+    def act(self, observation: dict, history: list[Action], env=None) -> Action:
+        if env is None:
+            raise UserError("the scripted expert reads the page: it needs the sandbox env")
+        env = env.unwrapped
         # W, H: the screenshot's size; a point outside it is not on screen.
         return Action.from_dict(env.page.evaluate(self._script, list(env.task.viewport)))
 
@@ -56,62 +60,22 @@ def expert_tasks() -> list[str]:
     return sorted(_registry())
 
 
-def get_expert(task_name: str) -> Expert:
+def _page_script(task_name: str) -> str:
     policies = _registry()
     if task_name not in policies:
         raise NoExpertError(
             f"no scripted expert for {task_name!r}; `screenpilot tasks --json` says which have one"
         )
-    return JSExpert(task_name, policies[task_name])
+    return f"([W, H]) => {{\n{_LIBRARY_JS}\nreturn SP.finish(({policies[task_name]})());\n}}"
 
 
-@dataclass
-class Episode:
-    """One expert episode: the screenshot the expert's action was chosen on, the action,
-    and how it ended. ``screenshots[i]`` is what was on screen before ``actions[i]``."""
-
-    task_name: str
-    seed: int
-    task_text: str
-    screenshots: list[np.ndarray] = field(default_factory=list)
-    actions: list[Action] = field(default_factory=list)
-    success: bool = False
-    raw_reward: float = 0.0
-    final_screenshot: np.ndarray | None = None
-    errors: list[str] = field(default_factory=list)
-
-
-def play_expert_episode(env, expert: Expert, seed: int, keep_screenshots: bool = True) -> Episode:
-    """Reset ``env`` (an unwrapped BrowserEnv) with ``seed`` and let ``expert`` play."""
-    obs, info = env.reset(seed=seed)
-    expert.reset()
-    episode = Episode(env.task.name, seed, obs["task"])
-    while True:
-        action = expert.act(env)
-        if keep_screenshots:
-            episode.screenshots.append(obs["screenshot"])
-        episode.actions.append(action)
-        obs, reward, terminated, truncated, info = env.step(action)
-        if info["last_action_error"]:
-            episode.errors.append(info["last_action_error"])
-        if terminated or truncated:
-            break
-    episode.success = bool(info["success"])
-    episode.raw_reward = float(info["raw_reward"])
-    if keep_screenshots:
-        episode.final_screenshot = obs["screenshot"]
-    return episode
-
-
-def run_expert_episode(task_name: str, seed: int, env=None, **env_kwargs) -> Episode:
-    """Play one expert episode; opens (and closes) a BrowserEnv unless one is given."""
+def run_expert_episode(task_name: str, seed: int, **env_kwargs) -> Rollout:
+    """Play one expert episode in a BrowserEnv of its own; on an env you keep open,
+    ``run_episode(env, ExpertPolicy(), seed=seed)``."""
     from ..browser_env import BrowserEnv
 
-    expert = get_expert(task_name)
-    own = env is None
-    env = BrowserEnv(task_name, **env_kwargs) if own else env.unwrapped
+    env = BrowserEnv(task_name, **env_kwargs)
     try:
-        return play_expert_episode(env, expert, seed)
+        return run_episode(env, ExpertPolicy(), seed=seed)
     finally:
-        if own:
-            env.close()
+        env.close()

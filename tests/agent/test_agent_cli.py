@@ -4,19 +4,13 @@ small model trained inside the test."""
 import json
 import os
 import subprocess
-import sys
 
 import av
 import pytest
 
+from conftest import screenpilot
+
 pytestmark = pytest.mark.integration
-
-
-def screenpilot(*args, env=None, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "screenpilot.agent.cli", *map(str, args)], capture_output=True, text=True,
-        timeout=timeout, env=env, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
 
 
 def frames_in(path) -> int:

@@ -7,10 +7,6 @@ from hypothesis import strategies as st
 from screenpilot.dataset.actions import (
     Action,
     bin_to_pixel,
-    combo_to_playwright,
-    combo_to_pyautogui,
-    key_from_pynput,
-    key_to_pynput_name,
     normalize_combo,
     pixel_to_bin,
 )
@@ -120,25 +116,10 @@ def test_key_combos_are_canonical():
     assert normalize_combo("return") == "Enter"
     assert normalize_combo("esc") == "Escape"
     assert normalize_combo("cmd+c") == "meta+c"
-    assert combo_to_playwright("ctrl+shift+t") == "Control+Shift+t"
-    assert combo_to_pyautogui("ctrl+a") == ["ctrl", "a"]
-    assert combo_to_pyautogui("shift+ArrowLeft") == ["shift", "left"]
-    assert combo_to_pyautogui("Escape") == ["esc"]
-
-
-class _PynputKey:  # the two shapes pynput hands to listeners: Key.x and KeyCode(char)
-    def __init__(self, name=None, char=None):
-        self.name, self.char = name, char
-
-
-def test_pynput_names():
-    assert key_from_pynput(_PynputKey(name="ctrl_l")) == "ctrl"
-    assert key_from_pynput(_PynputKey(name="enter")) == "Enter"
-    assert key_from_pynput(_PynputKey(name="page_down")) == "PageDown"
-    assert key_from_pynput(_PynputKey(char="a")) == "a"
-    assert key_from_pynput("Key.esc") == "Escape"
-    assert key_to_pynput_name("ArrowUp") == "up"
-    assert key_to_pynput_name("meta") == "cmd"
+    assert normalize_combo("+") == "+"
+    assert normalize_combo("ctrl++") == "ctrl+="  # the plus key, named by its unshifted face
+    with pytest.raises(ActionError, match="malformed"):
+        normalize_combo("ctrl++a")
 
 
 @given(st.integers(1, 4000), st.integers(1, 256), st.data())

@@ -100,3 +100,11 @@ def test_recorder_and_desktop_env_share_one_capture_area(shared_xvfb):
     finally:
         desktop.close()
         grabber.close()
+
+
+def test_every_pyautogui_name_is_a_key_pyautogui_knows(shared_xvfb):
+    from screenpilot.env.desktop_env import _pyautogui
+    from screenpilot.env.pyautogui_keys import PYAUTOGUI_NAMES
+
+    known = set(_pyautogui(shared_xvfb).KEYBOARD_KEYS)
+    assert sorted(set(PYAUTOGUI_NAMES.values()) - known) == []

@@ -3,6 +3,7 @@
 import pytest
 
 from screenpilot.env.experts import expert_tasks, run_expert_episode
+from screenpilot.env.experts.base import NoExpertError
 from screenpilot.env.parallel import run_episodes
 
 pytestmark = pytest.mark.integration
@@ -17,13 +18,15 @@ def test_every_expert_solves_its_task():
     assert failed == []
 
 
-def test_expert_episode_records_a_screenshot_before_each_action():
+def test_expert_episode_records_a_screenshot_before_each_action_and_the_last():
     episode = run_expert_episode("miniwob.login-user", seed=4)
     assert episode.success and episode.raw_reward == 1.0
-    assert len(episode.screenshots) == len(episode.actions) == 5
+    assert len(episode.screenshots) == len(episode.actions) + 1 == 6
     assert [a.type for a in episode.actions] == ["click", "type", "click", "type", "click"]
+    assert [a.frame for a in episode.actions] == list(range(5))
     assert episode.screenshots[0].shape == (210, 160, 3)
-    assert episode.task_text.startswith("Enter the username")
+    assert episode.task.startswith("Enter the username")
+    assert (episode.task_name, episode.seed, episode.action_errors) == ("miniwob.login-user", 4, [])
 
 
 def test_results_do_not_depend_on_the_number_of_workers():
@@ -39,3 +42,8 @@ def test_random_policy_is_seeded():
     first = run_episodes(["miniwob.click-test"], [0, 1], policy="random")
     again = run_episodes(["miniwob.click-test"], [0, 1], policy="random")
     assert [(r.steps, r.raw_reward) for r in first] == [(r.steps, r.raw_reward) for r in again]
+
+
+def test_a_task_without_an_expert_stops_the_run():
+    with pytest.raises(NoExpertError, match="miniwob.bisect-angle"):
+        run_episodes(["miniwob.click-test", "miniwob.bisect-angle"], [0], workers=2)

@@ -10,11 +10,11 @@ import pytest
 from screenpilot import env
 from screenpilot.agent.cli import main as screenpilot
 from screenpilot.dataset.actions import ACTION_TYPES, Action
-from screenpilot.dataset.errors import ActionError
+from screenpilot.dataset.errors import ActionError, UserError
 from screenpilot.env import spaces
 from screenpilot.env.browser import host_allowed
 from screenpilot.env.browser_env import to_action
-from screenpilot.env.experts import expert_tasks, get_expert
+from screenpilot.env.experts import ExpertPolicy, expert_tasks
 from screenpilot.env.experts.base import NoExpertError
 from screenpilot.env.registration import UnknownTaskError, make_task
 
@@ -76,6 +76,34 @@ def test_every_miniwob_task_is_registered_with_gymnasium():
     )
 
 
+def test_every_registration_carries_the_task_step_limit():
+    import gymnasium as gym
+
+    for info in env.task_infos():
+        assert gym.spec(info.gym_id).max_episode_steps == info.default_max_steps
+    assert gym.spec("screenpilot/miniwob.book-flight-v0").max_episode_steps == 40
+    assert gym.spec("screenpilot/miniwob.click-test-v0").max_episode_steps == 12
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # Gymnasium 1.x's way to register on demand: the module before the colon is imported
+        "import gymnasium as gym\ne = gym.make('screenpilot:screenpilot/miniwob.click-test-v0')",
+        # after `import screenpilot`, whichever comes first, without importing screenpilot.env
+        "import screenpilot, gymnasium as gym\ne = gym.make('screenpilot/miniwob.click-test-v0')",
+        "import gymnasium as gym, screenpilot\ne = gym.make('screenpilot/miniwob.click-test-v0')",
+    ],
+)
+def test_gym_make_works_in_a_fresh_interpreter(code, tmp_path):
+    # The env is built (lazily: no browser starts before reset) and wrapped in a TimeLimit.
+    code += "\nprint(type(e).__name__, e.spec.max_episode_steps, e.unwrapped.task.name)\ne.close()"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["TimeLimit", "12", "miniwob.click-test"]
+
+
 def test_importing_env_does_not_import_playwright():
     code = "import screenpilot.env, sys; print('playwright' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -86,7 +114,9 @@ def test_unknown_task_is_a_user_error():
     with pytest.raises(UnknownTaskError, match="screenpilot tasks"):
         make_task("miniwob.no-such-task")
     with pytest.raises(NoExpertError):
-        get_expert("miniwob.bisect-angle")
+        ExpertPolicy().reset("miniwob.bisect-angle")
+    with pytest.raises(UserError, match="sandbox tasks only"):
+        ExpertPolicy().reset(None)  # a web page or the desktop: nothing to read
 
 
 def test_experts_exist_for_the_forty_required_tasks():
@@ -230,3 +260,20 @@ def test_cdp_mouse_sends_one_batch_per_action_with_the_buttons_held():
     mouse.move(30, 20, steps=2)  # a frame after each step: a drag handler sees the path
     assert [c[0][0][1]["x"] for c in frames.sent[1:]] == [20, 30]
     assert all(c[0][0][1]["buttons"] == 1 for c in frames.sent[1:])
+
+
+def test_every_canonical_key_has_a_devtools_key_and_a_pyautogui_name():
+    from screenpilot.dataset.actions import EDITING_COMBOS, SPECIAL_KEYS
+    from screenpilot.env.keyboard import CDPKeyboard, combo_to_playwright
+    from screenpilot.env.pyautogui_keys import PYAUTOGUI_NAMES, combo_to_pyautogui
+
+    keyboard = CDPKeyboard(_RecordingFrames())
+    for combo in (*SPECIAL_KEYS, *EDITING_COMBOS, "ctrl+shift+t", "meta+ArrowLeft"):
+        keyboard.press(combo_to_playwright(combo))  # raises for a key it has no table row for
+    assert combo_to_playwright("ctrl+shift+t") == "Control+Shift+t"
+    assert combo_to_playwright("Space") == "Space" and combo_to_playwright("ctrl++") == "Control+="
+    assert set(SPECIAL_KEYS) < set(PYAUTOGUI_NAMES)
+    assert combo_to_pyautogui("ctrl+a") == ["ctrl", "a"]
+    assert combo_to_pyautogui("shift+ArrowLeft") == ["shift", "left"]
+    assert combo_to_pyautogui("Escape") == ["esc"]
+    assert combo_to_pyautogui("meta+PageDown") == ["win", "pagedown"]

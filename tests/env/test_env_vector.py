@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from screenpilot.dataset.actions import ACTION_TYPES
-from screenpilot.env import get_expert, gym_id
+from screenpilot.env import ExpertPolicy, gym_id
 
 pytestmark = pytest.mark.integration
 TASK = "miniwob.click-test"
@@ -20,13 +20,13 @@ def _make():
 def _expert_first_clicks() -> list[tuple[str, np.ndarray, tuple[int, int]]]:
     """Per seed, from a single env: the task text, the screen and the expert's click."""
     env = _make()
-    expert = get_expert(TASK)
+    expert = ExpertPolicy()
     try:
         out = []
         for seed in SEEDS:
             obs, _ = env.reset(seed=seed)
-            expert.reset()
-            action = expert.act(env.unwrapped)
+            expert.reset(TASK, seed)
+            action = expert.act(obs, [], env)
             out.append((obs["task"], obs["screenshot"], (action.x, action.y)))
         return out
     finally:

@@ -16,26 +16,16 @@ TINY = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "stem_channels": 16}
 def record_expert_dataset(root):
     """Expert episodes written the way the expert recorder writes them: the screenshot
     each action was chosen on, then the action."""
-    from screenpilot.dataset.format import EpisodeWriter
     from screenpilot.env.browser_env import BrowserEnv
-    from screenpilot.env.experts import get_expert
-    from screenpilot.env.experts.base import play_expert_episode
+    from screenpilot.env.experts import ExpertPolicy
+    from screenpilot.env.rollout import run_episode
 
     for task, count in TASKS.items():
         env = BrowserEnv(task)
         try:
             for seed in range(count):
-                ep = play_expert_episode(env, get_expert(task), seed)
-                assert ep.success, (task, seed, ep.errors)
-                h, w = ep.screenshots[0].shape[:2]
-                with EpisodeWriter(root, ep.task_text, w, h, fps=2, source="expert",
-                                   clock=lambda: 0.0) as writer:  # fmt: skip
-                    for i, (shot, action) in enumerate(
-                        zip(ep.screenshots, ep.actions, strict=True)
-                    ):
-                        writer.add_frame(shot, t=i * 0.5)
-                        writer.add_action(action, t=i * 0.5 + 0.01)
-                    writer.add_frame(ep.final_screenshot, t=len(ep.actions) * 0.5)
+                ep = run_episode(env, ExpertPolicy(), seed=seed, record_to=root)
+                assert ep.success, (task, seed, ep.action_errors)
         finally:
             env.close()
     return root

@@ -44,6 +44,8 @@ def test_each_step_is_the_screenshot_then_the_action(tmp_path):
     assert [a.frame for a in ep.actions] == list(range(len(ep.actions)))
     assert [a.type for a in ep.actions] == ["click", "type", "click"]
     assert ep.actions[1].text in ep.task
+    assert ep.meta["metadata"] == {"env": "miniwob.enter-text", "seed": 3, "policy": "expert"}
+    assert ep.meta["source"] == "expert" and ep.meta["outcome"]["action_errors"] == []
 
 
 def test_unknown_task_is_one_line(tmp_path):
