@@ -8,7 +8,7 @@ TORCH_VERSION ?= 2.13.0
 APT_PACKAGES := chromium chromium-headless-shell chromium-driver xvfb xdotool x11-utils fonts-dejavu-core
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-packages test test-fast lint demo demo-quick clean
+.PHONY: setup system-packages lerobot-venv test test-fast lint demo demo-quick clean
 
 setup: system-packages $(STAMP)
 
@@ -31,6 +31,32 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# LeRobot's own loader, for the LeRobot export/import round-trip test, in a venv of its own:
+# lerobot-dataset (LeRobotDataset without the robots) pins av<16, huggingface-hub<0.36 and
+# packaging<26, which ours cannot share. Built once; a second run does nothing. torch is the
+# same CPU wheel as ours. Video decodes through torchcodec (the torchvision that matches this
+# torch has no video reader), which loads FFmpeg by its usual names: ffmpeg/ gives those names
+# to the FFmpeg that PyAV's wheel ships (the test puts it on LD_LIBRARY_PATH).
+LEROBOT_VENV := .venv-lerobot
+LEROBOT_VERSION := 0.4.4
+TORCHCODEC_VERSION := 0.13.0
+LEROBOT_STAMP := $(LEROBOT_VENV)/.installed-$(LEROBOT_VERSION)-$(TORCHCODEC_VERSION)
+
+lerobot-venv: $(LEROBOT_STAMP)
+
+$(LEROBOT_STAMP):
+	rm -rf $(LEROBOT_VENV)
+	$(PYTHON) -m venv $(LEROBOT_VENV)
+	$(LEROBOT_VENV)/bin/pip install -q torch==$(TORCH_VERSION)
+	$(LEROBOT_VENV)/bin/pip install -q torch==$(TORCH_VERSION) torchvision \
+	  lerobot-dataset==$(LEROBOT_VERSION) torchcodec==$(TORCHCODEC_VERSION)
+	mkdir -p $(LEROBOT_VENV)/ffmpeg
+	cd $(LEROBOT_VENV)/ffmpeg && for lib in ../lib/python3*/site-packages/av.libs/*.so*; do \
+	  name=$$(basename $$lib); ln -sf $$lib $$name; \
+	  case $$name in libav*|libsw*) ln -sf $$lib $$(echo $$name | sed -E 's/-[0-9a-f]+\.so\.([0-9]+).*/.so.\1/');; esac; \
+	done
+	touch $@
+
 # The main job: expert demos -> train on the CPU -> evaluate on unseen seeds -> report.
 demo: setup
 	$(BIN)/screenpilot demo --out demo_out
@@ -38,7 +64,7 @@ demo: setup
 demo-quick: setup
 	$(BIN)/screenpilot demo --quick --out demo_out_quick
 
-test: setup
+test: setup lerobot-venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -49,4 +75,4 @@ lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(LEROBOT_VENV) .pytest_cache .ruff_cache build *.egg-info

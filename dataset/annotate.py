@@ -4,7 +4,7 @@ Pure functions on (H, W, 3) uint8 RGB arrays; nothing here reads or writes files
 episode renderer and the agent (annotating its own runs) share it.
 
 Legibility rules, because frames range from a 160x210 MiniWoB screen to 1280x720:
-- ``upscale_for_viewing`` enlarges small frames by an integer factor (nearest neighbour,
+- ``annotate_frames`` enlarges small frames by an integer factor (nearest neighbour,
   so UI pixels stay crisp) until the short side is at least ``MIN_VIEW_SIDE``; captions
   drawn afterwards get enough pixels to be read.
 - every size (ring radius, stroke, font) follows ``_unit``, which grows with the frame.
@@ -54,13 +54,6 @@ def upscale_factor(width: int, height: int, min_side: int = MIN_VIEW_SIDE) -> in
     """The smallest integer factor that brings the short side to ``min_side`` (1 if there)."""
     short = max(1, min(int(width), int(height)))
     return max(1, math.ceil(min_side / short))
-
-
-def upscale_for_viewing(frame: np.ndarray, min_side: int = MIN_VIEW_SIDE) -> tuple[np.ndarray, int]:
-    """``(frame enlarged by an integer factor, factor)``; large frames come back as they are."""
-    h, w = frame.shape[:2]
-    factor = upscale_factor(w, h, min_side)
-    return _enlarge(frame, factor), factor
 
 
 def _enlarge(frame: np.ndarray, factor: int) -> np.ndarray:
@@ -283,7 +276,7 @@ def draw_action(
     """A new frame with ``action`` drawn (the input is left untouched).
 
     ``fade`` (0..1) blends the drawing into the frame; ``scale`` multiplies the action's
-    coordinates, for frames enlarged by ``upscale_for_viewing``."""
+    coordinates, for frames enlarged by ``upscale_factor``."""
     return draw_actions(frame, [Mark(action, step, fade)], scale=scale, caption_at=caption_at)
 
 

@@ -1,4 +1,5 @@
-"""`screenpilot dataset ...`: inspect, check, repair, merge, render and view datasets."""
+"""`screenpilot dataset ...`: inspect, check, repair, merge, render, view, export and import
+datasets."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "dataset",
-        help="inspect, check, repair, merge, render and view recorded datasets",
+        help="inspect, check, repair, merge, render, view, export and import recorded datasets",
         description="Work with datasets of recorded episodes (video + input events + actions).",
     )
     verbs = parser.add_subparsers(dest="dataset_verb", metavar="VERB", required=True)
@@ -37,10 +38,17 @@ def register(subparsers) -> None:
     p = verbs.add_parser(
         "repair",
         help="finish episodes whose recorder was killed",
-        description="Recover unfinished episodes (a killed writer): keeps every event in "
-        "the journal and every video frame that still decodes.",
+        description="Recover unfinished episodes whose recorder died: keeps every event in "
+        "the journal and every video frame that still decodes. An episode still being "
+        "recorded is left alone.",
     )
     p.add_argument("path", metavar="DIR", help="dataset directory")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="also finish episodes whose recorder still holds them (one that hangs); "
+        "what it records after that is lost",
+    )
     p.set_defaults(func=cmd_repair)
 
     p = verbs.add_parser("merge", help="merge datasets into a new one")
@@ -57,10 +65,56 @@ def register(subparsers) -> None:
     p = verbs.add_parser(
         "view",
         help="write a static HTML page of the episodes, their videos and action timelines",
+        description="Write a page that lists the episodes (filtered by task, source and "
+        "outcome, grouped by sandbox task) and plays one at a time with its actions drawn "
+        "over the video, from the dataset's own files: nothing is rendered unless asked "
+        "(--render). The page goes to DIR/view (or --out); nothing else in the dataset "
+        "changes.",
     )
     p.add_argument("path", metavar="DIR", help="dataset directory")
-    p.add_argument("--out", metavar="DIR", help="where to write the page (default DIR/view)")
+    p.add_argument(
+        "--out", metavar="OUT", help="the folder to write the page in (default DIR/view)"
+    )
+    p.add_argument(
+        "--render",
+        type=int,
+        nargs="+",
+        default=(),
+        metavar="I",
+        help="also write annotated H.264 4:2:0 videos of these episodes, for browsers "
+        "that cannot play the dataset's 4:4:4 video (Chromium and Chrome can)",
+    )
     p.set_defaults(func=cmd_view)
+
+    p = verbs.add_parser(
+        "export",
+        help="write a dataset in another tool's format (LeRobotDataset v3.0)",
+        description="Write the dataset as a LeRobotDataset (v3.0, as LeRobot 0.4.4 reads it): "
+        "a row per frame with the action taken from it (a float vector plus typed text and "
+        "key columns), the real capture and action times, videos, tasks and stats.",
+    )
+    p.add_argument("path", metavar="DIR", help="dataset directory")
+    p.add_argument("--format", required=True, choices=["lerobot"], help="the format to write")
+    p.add_argument("--out", required=True, metavar="OUT", help="the new directory (must not exist)")
+    p.add_argument(
+        "--fps",
+        type=int,
+        metavar="N",
+        help="rate of LeRobot's frame grid (default: the highest fps of the episodes; the "
+        "real capture and action times are kept in their own columns)",
+    )
+    p.set_defaults(func=cmd_export)
+
+    p = verbs.add_parser(
+        "import",
+        help="read a dataset of another tool's format (LeRobotDataset v3.x) into a new one",
+        description="Read a LeRobotDataset with screenpilot's action columns (as `dataset "
+        "export --format lerobot` writes them) back into a new dataset of ours.",
+    )
+    p.add_argument("path", metavar="SRC", help="the directory to read")
+    p.add_argument("--format", required=True, choices=["lerobot"], help="the format of SRC")
+    p.add_argument("--out", required=True, metavar="DIR", help="the new dataset (must not exist)")
+    p.set_defaults(func=cmd_import)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -72,15 +126,18 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .maintenance import check_dataset
+    from .journal import unfinished_episodes
+    from .maintenance import check_dataset, recording_note
 
     problems = check_dataset(args.path, deep=args.deep)
     for line in problems:
         print(line)
+    live = [u for u in unfinished_episodes(Path(args.path)) if u.live]
+    note = f" ({recording_note(len(live), 'checked')})" if live else ""
     if problems:
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        print(f"{len(problems)} problem(s) found{note}", file=sys.stderr)
         return 1
-    print(f"{args.path}: ok")
+    print(f"{args.path}: ok{note}")
     return 0
 
 
@@ -89,13 +146,24 @@ def cmd_repair(args: argparse.Namespace) -> int:
     from .repair import recover_unfinished
 
     read_info(Path(args.path))
-    recovered = recover_unfinished(args.path)
-    for meta in recovered:
+    report = recover_unfinished(args.path, force=args.force)
+    for episode in report.forced:
+        print(
+            f"warning: {episode.describe()} was still held by its recorder; finished it "
+            "anyway (--force): anything it records from now on is lost",
+            file=sys.stderr,
+        )
+    for meta in report.recovered:
         print(
             f"recovered episode {meta['index']}: {meta['num_frames']} frames, "
             f"{meta['num_events']} events, {meta['length']} steps"
         )
-    if not recovered:
+    for episode in report.live:
+        print(
+            f"{episode.describe()} is being recorded: left alone "
+            "(--force finishes it anyway, if its recorder hangs)"
+        )
+    if not report.recovered and not report.live:
         print(f"{args.path}: nothing to repair")
     return 0
 
@@ -121,9 +189,39 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_view(args: argparse.Namespace) -> int:
+    from .maintenance import recording_note
     from .reader import open_dataset
     from .viewer import write_viewer
 
-    page = write_viewer(open_dataset(args.path), args.out, progress=True)
+    dataset = open_dataset(args.path)
+    page = write_viewer(dataset, args.out, progress=True, render=args.render)
     print(f"wrote {page}  (open it in a browser)")
+    if dataset.recording:
+        print(recording_note(len(dataset.recording), "shown"))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .lerobot import export_lerobot
+    from .maintenance import recording_note
+    from .reader import open_dataset
+
+    dataset = open_dataset(args.path)
+    info = export_lerobot(dataset, args.out, fps=args.fps, progress=True)
+    print(
+        f"{args.out}: LeRobotDataset {info['codebase_version']}, {info['total_episodes']} "
+        f"episodes, {info['total_frames']} frames at {info['fps']} fps"
+    )
+    if dataset.recording:
+        print(recording_note(len(dataset.recording), "exported"))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .lerobot import import_lerobot
+
+    info = import_lerobot(args.path, args.out, progress=True)
+    print(
+        f"{args.out}: {info['episodes']} episodes, {info['steps']} steps, {info['frames']} frames"
+    )
     return 0

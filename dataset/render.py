@@ -2,7 +2,7 @@
 
 The output is H.264 in yuv420p (``VideoWriter(browser_playable=True)``), which browsers
 play, unlike the dataset's own yuv444p videos. Small screens are upscaled first so that
-captions stay readable (see ``annotate.upscale_for_viewing``).
+captions stay readable (see ``annotate.upscale_factor``).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ def render_episode(
     """Write ``episode`` (a ``reader.Episode``) with its actions drawn to the MP4
     ``out_path``, one output frame per captured frame at the episode's fps; returns the
     path. The file appears whole or not at all."""
-    from screenpilot.console import progress
+    from screenpilot.console import progress_bar
 
     if episode.num_frames == 0:
         raise DatasetError(f"episode {episode.index} has no frames to render")
-    frames = progress(
+    frames = progress_bar(
         episode.frames(),
         total=episode.num_frames,
         desc=f"render episode {episode.index}",

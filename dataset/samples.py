@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .actions import Action
 from .errors import DatasetError
 from .reader import Dataset, Episode, open_dataset
 
@@ -106,8 +105,3 @@ def collate_samples(samples: list[dict]) -> dict:
         else:
             out[name] = values
     return out
-
-
-def history_text(history: Sequence[Action]) -> str:
-    """The previous actions as one line each, as a model may read them."""
-    return "\n".join(a.to_text() for a in history)

@@ -1,24 +1,52 @@
-"""A static HTML page for browsing a dataset: the episode list, each episode's annotated
-video, and a timeline of its actions that seeks the video when clicked.
+"""A static HTML viewer for a dataset of any size: one video player, a filterable list of
+episodes grouped by sandbox task, and each episode's timeline of actions beside it.
 
-The page must work opened as a file:// URL on a machine with no network, so everything
-(CSS, JS) is inline and the videos sit beside it with relative paths. The render has one
-video frame per captured frame, so an action taken on frame ``f`` is at ``f / fps``
-seconds of video, whatever the capture clock said.
+The page plays each episode's own video from the dataset and draws the actions over it
+in a canvas, so building the view renders nothing. What it writes (``DATASET/view`` by
+default, or ``--out``):
+
+    index.html, viewer.js, viewer.css   the page: static files, the same for every dataset
+    index.js                            the episode list, one compact row an episode
+    actions/00000.js ...                the actions of CHUNK episodes a file, loaded when
+                                        one of those episodes is opened
+    renders/episode_000003.mp4          only with ``render``: annotated 4:2:0 copies
+
+It must work opened as a file:// URL with no network: Chromium blocks fetch() of local
+files there, so the data are scripts that the page adds as <script> tags. Only one
+<video> exists at a time: Chromium refuses media players past a small limit.
+
+Reading never writes: the dataset's own files are only read (finished episodes, from
+meta/episodes.jsonl; a live writer's journal is not touched), and the output goes to
+the view directory alone.
 """
 
 from __future__ import annotations
 
-import html
+import hashlib
+import json
+import os
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
-from .errors import DatasetError
-from .format import episode_name
+from . import annotate
+from .actions import ACTION_FIELDS
+from .errors import DatasetError, UserError
+from .format import action_from_row, episode_name, write_atomic
 
-# The video is paused half a frame after the action's frame starts, so float rounding
-# in the browser cannot land on the frame before.
-_SEEK_INTO_FRAME = 0.5
+# Episodes per actions file: small enough that opening an episode loads little, large
+# enough that 10,000 episodes make tens of files, not thousands.
+CHUNK = 250
+# The page's static files (beside this module), by the name they get in the view.
+PAGE_FILES = {"index.html": "viewer.html", "viewer.js": "viewer.js", "viewer.css": "viewer.css"}
+# The columns of one row of index.js, in order (viewer.js reads them by position).
+EPISODE_COLUMNS = (
+    "index", "task", "group", "source", "success", "steps", "frames", "duration",
+    "fps", "width", "height", "render",
+)  # fmt: skip
+NO_GROUP = "no sandbox task"
+TEXT_FIELDS = ("text", "key")
 
 
 def write_viewer(
@@ -26,193 +54,187 @@ def write_viewer(
     out_dir: str | Path | None = None,
     *,
     progress: bool = False,
-    episodes: Iterable[int] | None = None,
+    render: Iterable[int] = (),
 ) -> Path:
-    """Render every episode (or only ``episodes``, by index) of ``dataset`` (a
-    ``Dataset`` or its path) into ``out_dir`` (default ``DATASET/view``) and write
-    ``index.html`` there; returns the page's path. An episode that cannot be rendered
-    (no frames, a damaged video) is listed with the reason instead of a video."""
-    from tqdm import tqdm
-
-    from screenpilot.console import progress
-
+    """Write the viewer of ``dataset`` (a ``Dataset`` or its path) into ``out_dir``
+    (default ``DATASET/view``) and return its ``index.html``. ``render`` names episodes
+    (by index) that also get an annotated, browser-friendly video."""
     from .reader import open_dataset
-    from .render import render_episode
 
     if isinstance(dataset, (str, Path)):
         dataset = open_dataset(dataset)
     out = Path(out_dir) if out_dir is not None else dataset.root / "view"
-    out.mkdir(parents=True, exist_ok=True)
-    chosen = list(dataset) if episodes is None else [dataset[i] for i in episodes]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(
+            f"{out}: cannot write the view here ({e.strerror}); pass --out DIR"
+        ) from None
 
-    sections = []
-    for episode in progress(chosen, desc="render episodes", unit="episode", disable=not progress):
-        video_name = f"{episode_name(episode.index)}.mp4"
-        try:
-            render_episode(episode, out / video_name)
-            problem = None
-        except DatasetError as e:
-            (out / video_name).unlink(missing_ok=True)  # never show a stale render
-            problem = str(e)
-            if progress:
-                tqdm.write(f"episode {episode.index}: {problem}")
-        sections.append(_episode_section(episode, video_name, problem))
-        episode.close()
-
-    page = out / "index.html"
-    title = f"screenpilot dataset {dataset.root.name}"
-    page.write_text(
-        _page(title, _summary(chosen), _episode_table(chosen), sections), encoding="utf-8"
-    )
-    return page
+    episodes = list(dataset)
+    rendered = _render(dataset, episodes, set(render), out, progress)
+    for name, source in PAGE_FILES.items():
+        write_atomic(out / name, resources.files(__package__).joinpath(source).read_bytes())
+    _write_actions(episodes, out, progress)
+    index = _index(dataset, episodes, out, rendered)
+    write_atomic(out / "index.js", f"window.SCREENPILOT_VIEW = {_json(index)};\n".encode())
+    return out / "index.html"
 
 
-# ---- formatting ------------------------------------------------------------------------------
-def _esc(value) -> str:
-    return html.escape(str(value), quote=True)
+# ---- the episode list ---------------------------------------------------------------------
+def _index(dataset, episodes: list, out: Path, rendered: set[int]) -> dict:
+    """Everything the page shows before an episode is opened. Repeated strings (task
+    texts, groups, sources) are stored once and referred to by number."""
+    tables: dict[str, dict[str, int]] = {"task": {}, "group": {}, "source": {}}
 
+    def ref(table: str, value: str) -> int:
+        return tables[table].setdefault(value, len(tables[table]))
 
-def _clock(seconds: float) -> str:
-    """``m:ss.s``, as a video player shows time."""
-    minutes, rest = divmod(max(0.0, seconds), 60)
-    return f"{int(minutes)}:{rest:04.1f}"
-
-
-def _success(value) -> tuple[str, str]:
-    """(css class, text) for an episode's outcome."""
-    if value is None:
-        return "unknown", "–"
-    return ("ok", "✓ yes") if value else ("fail", "✗ no")
-
-
-def _summary(episodes) -> str:
-    steps = sum(len(e.actions) for e in episodes)
-    frames = sum(e.num_frames for e in episodes)
-    return f"{len(episodes)} episodes · {steps} steps · {frames} frames"
-
-
-def _episode_table(episodes) -> str:
     rows = []
+    for m in (e.meta for e in episodes):
+        group = (m.get("metadata") or {}).get("env") or NO_GROUP
+        rows.append([
+            m["index"], ref("task", m["task"]), ref("group", group),
+            ref("source", m.get("source", "unknown")), m.get("success"), m["length"],
+            m["num_frames"], round(m.get("duration", 0.0), 3), m["fps"], m["width"],
+            m["height"], int(m["index"] in rendered),
+        ])  # fmt: skip
+    return {
+        "title": f"screenpilot dataset {dataset.root.resolve().name}",
+        "steps": sum(e.meta["length"] for e in episodes),
+        "frames": sum(e.num_frames for e in episodes),
+        # Relative, so a dataset copied with its view keeps playing.
+        "videos": quote(Path(os.path.relpath(dataset.root / "videos", out)).as_posix()) + "/",
+        "chunk": CHUNK,
+        "drawing": _drawing(),
+        "no_group": NO_GROUP,
+        "columns": EPISODE_COLUMNS,
+        "tasks": list(tables["task"]),
+        "groups": list(tables["group"]),
+        "sources": list(tables["source"]),
+        "episodes": rows,
+    }
+
+
+def _drawing() -> dict:
+    """What the page needs to draw actions as annotate.py draws them on renders."""
+    css = "rgb({},{},{})".format
+    return {
+        "hold_seconds": annotate.HOLD_SECONDS,
+        "fade_floor": annotate.FADE_FLOOR,
+        "min_view_side": annotate.MIN_VIEW_SIDE,
+        "colours": {kind: css(*rgb) for kind, rgb in annotate.COLOURS.items()},
+        "outline": css(*annotate.OUTLINE),
+        "caption_bg": css(*annotate.CAPTION_BG),
+        "caption_text": css(*annotate.CAPTION_TEXT),
+        "badge_bg": css(*annotate.BADGE_BG),
+    }
+
+
+def _json(data) -> str:
+    # JSON is valid JavaScript, and a .js file is never parsed as HTML: nothing to escape.
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---- actions, loaded on demand -------------------------------------------------------------
+def _write_actions(episodes: list, out: Path, progress: bool) -> int:
+    """actions/NNNNN.js: file N holds the actions of the episodes at positions N*CHUNK ..
+    (N+1)*CHUNK - 1 of the list. A file whose episodes' step tables are unchanged since
+    it was written is kept: reading the tables is most of a build's time (0.5-1 ms an
+    episode), and a dataset mostly grows at its end. Returns how many tables were read."""
+    from screenpilot.console import progress_bar
+
+    folder = out / "actions"
+    folder.mkdir(exist_ok=True)
+    bar = progress_bar(
+        total=len(episodes), desc="read actions", unit="episode", disable=not progress
+    )
+    written, read = set(), 0
+    for start in range(0, len(episodes), CHUNK):
+        part = episodes[start : start + CHUNK]
+        number = start // CHUNK
+        path = folder / f"{number:05d}.js"
+        stamp = _stamp(part)
+        if _first_line(path) != stamp:
+            chunk = _json([_episode_actions(e.paths["data"]) for e in part])
+            write_atomic(path, f"{stamp}\nSCREENPILOT_VIEW_ACTIONS({number}, {chunk});\n".encode())
+            read += len(part)
+        written.add(path.name)
+        bar.update(len(part))
+    bar.close()
+    for stale in folder.glob("*.js"):  # from an earlier view of a larger dataset
+        if stale.name not in written:
+            stale.unlink()
+    return read
+
+
+def _stamp(episodes: list) -> str:
+    """A comment naming what an actions file was made from: which episodes, the file
+    identity (inode, size, time) of each one's step table, and the screenpilot that
+    wrote it. Tables are replaced whole (a new inode), never edited in place."""
+    from screenpilot import __version__
+
+    tables = []
     for e in episodes:
-        css, text = _success(e.success)
-        rows.append(
-            f'<tr><td><a href="#episode-{e.index}">{e.index}</a></td>'
-            f'<td class="task"><a href="#episode-{e.index}">{_esc(e.task)}</a></td>'
-            f"<td>{len(e.actions)}</td><td>{e.num_frames}</td>"
-            f'<td>{e.duration:.1f} s</td><td class="{css}">{text}</td></tr>'
-        )
-    return (
-        '<table id="episodes"><thead><tr><th>#</th><th>task</th><th>steps</th>'
-        "<th>frames</th><th>duration</th><th>success</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+        try:
+            st = e.paths["data"].stat()
+            tables.append([e.index, st.st_ino, st.st_size, st.st_mtime_ns])
+        except OSError:
+            tables.append([e.index, None])
+    digest = hashlib.sha1(_json([__version__, EPISODE_COLUMNS, tables]).encode()).hexdigest()
+    return f"// made from {digest}"
 
 
-def _timeline(episode) -> str:
-    items = []
-    for step, action in enumerate(episode.actions, 1):
-        frame = action.frame or 0
-        start = frame / episode.fps
-        seek = (frame + _SEEK_INTO_FRAME) / episode.fps
-        when = f"frame {frame}" + ("" if action.t is None else f", t = {action.t:.3f} s")
-        items.append(
-            f'<li><button type="button" data-seek="{seek:.6f}" data-start="{start:.6f}" '
-            f'title="{_esc(when)}"><span class="step">{step}</span>'
-            f'<span class="time">{_clock(start)}</span>'
-            f"<code>{_esc(action.to_text())}</code></button></li>"
-        )
-    if not items:
-        return '<p class="note">no actions</p>'
-    return f'<ol class="timeline">{"".join(items)}</ol>'
+def _first_line(path: Path) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.readline().rstrip("\n")
+    except OSError:
+        return None
 
 
-def _episode_section(episode, video_name: str, problem: str | None) -> str:
-    css, text = _success(episode.success)
-    facts = (
-        f"{episode.width}×{episode.height} · {episode.fps:g} fps · {len(episode.actions)} steps · "
-        f"{episode.num_frames} frames · {episode.duration:.1f} s · "
-        f"source {_esc(episode.meta.get('source', '?'))} · "
-        f'success <span class="{css}">{text}</span>'
-    )
-    if problem is None:
-        player = f'<video controls preload="metadata" src="{_esc(video_name)}"></video>'
-    else:
-        player = f'<p class="problem">cannot render: {_esc(problem)}</p>'
-    return (
-        f'<section class="episode" id="episode-{episode.index}">'
-        f'<h2>Episode {episode.index}: <span class="task">{_esc(episode.task)}</span></h2>'
-        f'<p class="facts">{facts}</p>'
-        f'<div class="player">{player}{_timeline(episode)}</div></section>'
-    )
+def _episode_actions(path: Path) -> list | str:
+    """Each step as ``[frame, t, text form, type, *numbers]`` (the type's coordinates in
+    ``ACTION_FIELDS`` order), or why there are none."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # A view reads thousands of these tiny files: ParquetFile without pyarrow's threads
+    # and read-ahead costs a quarter of the CPU time of pq.read_table (0.5 ms a file).
+    try:
+        rows = pq.ParquetFile(path, pre_buffer=False).read(use_threads=False).to_pylist()
+    except FileNotFoundError:
+        return f"{path.name}: missing"
+    except (pa.ArrowException, OSError) as e:
+        return f"{path.name}: unreadable ({str(e).splitlines()[0]})"
+    steps = []
+    for row in rows:
+        try:
+            action = action_from_row(row)
+        except (UserError, KeyError) as e:
+            return f"{path.name}: step {row.get('step')}: {e}"
+        numbers = [getattr(action, f) for f in ACTION_FIELDS[action.type] if f not in TEXT_FIELDS]
+        steps.append([action.frame or 0, action.t, action.to_text(), action.type, *numbers])
+    return steps
 
 
-def _page(title: str, summary: str, table: str, sections: list[str]) -> str:
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_esc(title)}</title>
-<style>{_CSS}</style></head>
-<body>
-<header><h1>{_esc(title)}</h1><p>{_esc(summary)}</p></header>
-{table}
-{"".join(sections)}
-<script>{_JS}</script>
-</body></html>
-"""
+# ---- annotated renders, only when asked ----------------------------------------------------
+def _render(dataset, episodes: list, indices: set[int], out: Path, progress: bool) -> set[int]:
+    """Annotated H.264 4:2:0 copies of the chosen episodes (for browsers that cannot
+    decode the dataset's 4:4:4 video), in ``out/renders``; returns the indices rendered."""
+    from .render import render_episode
 
-
-_CSS = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 0 auto; padding: 1em 2em; max-width: 1400px;
-       color: #1d1d1f; background: #fafafa; }
-h1 { font-size: 1.4em; margin: 0; } h2 { font-size: 1.15em; margin: 0 0 .2em; }
-header p, .facts, .note { color: #666; margin: .2em 0 1em; }
-table { border-collapse: collapse; margin-bottom: 2em; }
-th, td { padding: .25em .8em; border-bottom: 1px solid #ddd; text-align: left; }
-td.task { max-width: 50em; overflow-wrap: anywhere; }
-.ok { color: #107c10; } .fail { color: #c50f1f; } .unknown { color: #888; }
-section.episode { border-top: 2px solid #ccc; padding: 1em 0; }
-.player { display: flex; gap: 1em; align-items: flex-start; flex-wrap: wrap; }
-video { max-width: 100%; max-height: 75vh; background: #000; }
-.problem { color: #c50f1f; }
-ol.timeline { list-style: none; margin: 0; padding: 0; max-height: 75vh; overflow-y: auto;
-              min-width: 18em; flex: 1; }
-.timeline button { display: flex; gap: .6em; width: 100%; text-align: left; font: inherit;
-                   border: 0; background: none; padding: .2em .4em; cursor: pointer; }
-.timeline button:hover { background: #eee; }
-.timeline button.current { background: #ffe9a8; }
-.timeline .step { min-width: 2em; text-align: right; color: #c50f1f; font-weight: bold; }
-.timeline .time { color: #666; font-variant-numeric: tabular-nums; }
-.timeline code { overflow-wrap: anywhere; }
-"""
-
-# Per episode: a click on an action pauses the video on that action's frame; while the
-# video plays or is scrubbed, the action on screen is highlighted.
-_JS = """
-for (const section of document.querySelectorAll('section.episode')) {
-  const video = section.querySelector('video');
-  const buttons = [...section.querySelectorAll('.timeline button')];
-  const mark = (current) => {
-    for (const b of buttons) b.classList.toggle('current', b === current);
-  };
-  const highlight = (time) => {
-    let current = null;
-    for (const b of buttons) if (parseFloat(b.dataset.start) <= time + 1e-6) current = b;
-    // Several actions can share a frame: keep the one the user clicked.
-    const kept = section.querySelector('.timeline button.current');
-    if (kept && current && kept.dataset.start === current.dataset.start) current = kept;
-    mark(current);
-  };
-  for (const b of buttons) {
-    b.addEventListener('click', () => {
-      if (!video) return;
-      const seek = () => { video.pause(); video.currentTime = parseFloat(b.dataset.seek); };
-      if (video.readyState >= 1) seek();
-      else { video.addEventListener('loadedmetadata', seek, {once: true}); video.load(); }
-      mark(b);
-    });
-  }
-  if (video) for (const ev of ['timeupdate', 'seeked']) {
-    video.addEventListener(ev, () => highlight(video.currentTime));
-  }
-}
-"""
+    by_index = {e.index: e for e in episodes}
+    unknown = sorted(indices - set(by_index))
+    if unknown:
+        have = f"{min(by_index)} to {max(by_index)}" if by_index else "none"
+        raise DatasetError(f"{dataset.root}: no episode {unknown[0]} to render (episodes: {have})")
+    for index in sorted(indices):
+        episode = by_index[index]
+        try:
+            render_episode(
+                episode, out / "renders" / f"{episode_name(index)}.mp4", progress=progress
+            )
+        finally:
+            episode.close()
+    return indices

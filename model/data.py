@@ -68,13 +68,13 @@ class TensorSamples:
 def preload(samples: StepSamples, num_workers: int, desc: str = "preloading") -> TensorSamples:
     """Decode and preprocess every sample once, in order (one GOP decode serves the
     neighbouring steps of an episode), spreading the work over DataLoader workers."""
-    from screenpilot.console import progress
+    from screenpilot.console import progress_bar
 
     loader = torch.utils.data.DataLoader(
         samples, batch_size=64, shuffle=False, num_workers=num_workers, collate_fn=collate
     )
     parts: dict[str, list] = {}
-    for batch in progress(loader, desc=desc, unit="batch", leave=False):
+    for batch in progress_bar(loader, desc=desc, unit="batch", leave=False):
         for k, v in batch.items():
             parts.setdefault(k, []).append(v)
     return TensorSamples({k: torch.cat(v) for k, v in parts.items()})

@@ -272,9 +272,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
               f"({n_train_eps} episodes), {n_val_eps} held-out episodes; {world} process(es) "
               f"on {device}; steps {start}..{cfg.steps}", file=sys.stderr)  # fmt: skip
 
-    from screenpilot.console import progress
+    from screenpilot.console import progress_bar
 
-    bar = progress(total=cfg.steps, initial=start, disable=rank != 0, unit="step")
+    bar = progress_bar(total=cfg.steps, initial=start, disable=rank != 0, unit="step")
     last_eval: dict = {}
     model.train()
     tick, rate = time.perf_counter(), 0.0
@@ -303,7 +303,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             values.update(lr=scheduler.get_last_lr()[0], grad_norm=float(grad_norm),
                           samples_per_s=rate)  # fmt: skip
             log.scalars(done, "train", values)
-            bar.set_postfix(loss=f"{values['loss']:.3f}", samples_s=f"{rate:.0f}")
+            bar.set_postfix(loss=f"{values['loss']:.3f}", samples_s=f"{rate:.0f}", refresh=False)
         bar.update(1)
         if done % cfg.val_every == 0 or done == cfg.steps:
             last_eval = run_evaluation(model, val_set, train_eval, cfg, device, rank, world, log,

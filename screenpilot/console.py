@@ -21,8 +21,9 @@ def set_quiet(quiet: bool) -> None:
     _quiet = bool(quiet)
 
 
-def progress(iterable=None, *, total=None, desc=None, unit="it", disable=False, **kwargs):
-    """A ``tqdm`` bar on stderr; ``disable=True`` or ``--quiet`` hides it."""
+def progress_bar(iterable=None, *, total=None, desc=None, unit="it", disable=False, **kwargs):
+    """A ``tqdm`` bar on stderr; ``disable=True`` or ``--quiet`` hides it. Callers pass
+    ``refresh=False`` to ``set_postfix``: a forced redraw would ignore the interval."""
     from tqdm import tqdm
 
     on_terminal = sys.stderr.isatty()

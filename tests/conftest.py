@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -15,6 +17,17 @@ from screenpilot.dataset.format import EpisodeWriter
 # busy, not a property that fails (seen once: 2.2 s for one draw under load).
 settings.register_profile("screenpilot", suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("screenpilot")
+
+
+# The `screenpilot` command as a user runs it, in a subprocess of this interpreter.
+SCREENPILOT = [sys.executable, "-m", "screenpilot.agent.cli"]
+
+
+def screenpilot(*args, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``screenpilot ARGS``; its output captured as text, no terminal on stdin."""
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.run([*SCREENPILOT, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, **kwargs)  # fmt: skip
 
 
 def ui_frame(i: int, width: int = 160, height: int = 210) -> np.ndarray:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from conftest import write_episode
 from screenpilot.dataset.actions import Action
-from screenpilot.dataset.annotate import annotate_frames, draw_action, upscale_for_viewing
+from screenpilot.dataset.annotate import annotate_frames, draw_action, upscale_factor
 from screenpilot.dataset.errors import DatasetError
 from screenpilot.dataset.format import EpisodeWriter
 from screenpilot.dataset.reader import open_dataset
@@ -73,7 +78,8 @@ def test_click_ring_is_drawn_at_the_click_and_nowhere_far_away():
     ],
 )
 def test_every_action_type_draws_something(action):
-    frame, factor = upscale_for_viewing(white_screen())
+    factor = upscale_factor(W, H)
+    frame = white_screen().repeat(factor, axis=0).repeat(factor, axis=1)
     assert changed(draw_action(frame, action, step=12, scale=factor), frame).any()
 
 
@@ -86,11 +92,11 @@ def test_captions_go_in_a_bar_at_the_top_or_bottom_edge():
 
 
 def test_upscale_brings_small_screens_to_a_readable_size():
-    big, factor = upscale_for_viewing(white_screen())
-    assert factor == 3 and big.shape == (H * 3, W * 3, 3)
-    hd = np.zeros((720, 1280, 3), np.uint8)
-    same, factor = upscale_for_viewing(hd)
-    assert factor == 1 and same is hd
+    assert upscale_factor(W, H) == 3  # 160x210 -> 480x630
+    assert upscale_factor(1280, 720) == 1
+    frames = [white_screen()] * 2
+    out = list(annotate_frames(frames, [Action("click", x=1, y=2).with_time(0.1, 0)], fps=5))
+    assert out[0].shape == (H * 3, W * 3, 3)
 
 
 def test_annotate_frames_holds_each_action_for_a_while():
@@ -132,47 +138,309 @@ def test_render_refuses_an_episode_without_frames(dataset_dir, tmp_path):
 
 
 # ---- viewer -------------------------------------------------------------------------------------
-def test_viewer_page_lists_episodes_and_escapes_text(dataset_dir, tmp_path):
+def read_view(view: Path) -> tuple[dict, list]:
+    """The page's episode list and every episode's actions, as the page receives them."""
+    index = json.loads(
+        (view / "index.js").read_text().removeprefix("window.SCREENPILOT_VIEW = ").rstrip(";\n")
+    )
+    actions = []
+    for n, chunk in enumerate(sorted((view / "actions").glob("*.js"))):
+        call = re.search(r"^SCREENPILOT_VIEW_ACTIONS\((\d+), (.*)\);$", chunk.read_text(), re.M)
+        assert int(call[1]) == n
+        actions += json.loads(call[2])
+    return index, actions
+
+
+def dataset_files(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every file of the dataset outside its view: size, modification time, content."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "view" not in p.relative_to(root).parts
+    }
+
+
+def test_viewer_writes_a_static_page_an_episode_list_and_actions_apart(dataset_dir, tmp_path):
     page = write_viewer(dataset_dir, tmp_path / "view")
-    assert page == tmp_path / "view" / "index.html"
-    text = page.read_text()
-    assert "Click &lt;b&gt;OK&lt;/b&gt; &amp; &quot;go&quot;" in text and "<b>OK" not in text
-    assert "hello &lt;world&gt;" in text
-    assert (tmp_path / "view" / "episode_000000.mp4").exists()
-    assert not (tmp_path / "view" / "episode_000001.mp4").exists()  # no frames: no video
-    assert "no frames" in text
-    assert "http://" not in text and "https://" not in text  # nothing to fetch
+    view = tmp_path / "view"
+    assert page == view / "index.html"
+    assert {p.name for p in view.iterdir()} == {
+        "index.html", "viewer.js", "viewer.css", "index.js", "actions",
+    }  # fmt: skip
+    assert not list(view.rglob("*.mp4")), "nothing is rendered unless asked"
+    index, actions = read_view(view)
+    rows = [dict(zip(index["columns"], row, strict=True)) for row in index["episodes"]]
+    assert [index["tasks"][r["task"]] for r in rows] == [TASK, "nothing seen"]
+    assert [(r["index"], r["success"], r["steps"], r["frames"]) for r in rows] == [
+        (0, True, 3, FRAMES), (1, None, 1, 0),
+    ]  # fmt: skip
+    assert index["groups"] == ["no sandbox task"]
+    # The page plays the dataset's own videos, by a path relative to itself.
+    assert (view / index["videos"] / "episode_000000.mp4").resolve() == (
+        dataset_dir / "videos" / "episode_000000.mp4"
+    ).resolve()
+    assert actions[0] == [
+        [1, 0.25, f"click {CLICK[0]} {CLICK[1]}", "click", *CLICK],
+        [3, 0.65, "drag 20 100 140 120", "drag", 20, 100, 140, 120],
+        [5, 1.05, 'type "hello <world>"', "type"],
+    ]
+    assert actions[1] == [[0, 0.1, "done", "done"]]
+    # Data reach the page only as script data, never as HTML, so none needs escaping.
+    assert TASK not in (view / "index.html").read_text()
+    for path in view.rglob("*"):
+        if path.is_file():
+            assert "http://" not in path.read_text() and "https://" not in path.read_text()
+
+
+def test_viewer_changes_nothing_in_the_dataset_and_leaves_a_live_episode_alone(tmp_path):
+    root = tmp_path / "ds"
+    write_episode(root, "finished")
+    live = EpisodeWriter(root, "being recorded", W, H, fps=FPS, clock=lambda: 0.0)
+    for i in range(3):
+        live.add_frame(white_screen(), t=i / FPS)
+    before = dataset_files(root)
+    assert "journal/episode_000001.jsonl" in before
+
+    page = write_viewer(root)  # the default place: DIR/view
+    assert page == root / "view" / "index.html"
+    assert dataset_files(root) == before
+    index, _ = read_view(root / "view")
+    assert [row[0] for row in index["episodes"]] == [0]  # the live episode is not shown yet
+
+    live.add_frame(white_screen(), t=0.6)
+    live.add_action(Action("click", x=5, y=5), t=0.65)
+    assert live.finish()["num_frames"] == 4  # its writer never noticed
+    write_viewer(root)
+    index, actions = read_view(root / "view")
+    assert [row[0] for row in index["episodes"]] == [0, 1] and actions[1][0][2] == "click 5 5"
+
+
+def test_viewer_renders_only_the_episodes_asked_for(dataset_dir, tmp_path):
+    write_viewer(dataset_dir, tmp_path / "view", render=[0])
+    assert [p.name for p in (tmp_path / "view").rglob("*.mp4")] == ["episode_000000.mp4"]
+    index, _ = read_view(tmp_path / "view")
+    assert [row[index["columns"].index("render")] for row in index["episodes"]] == [1, 0]
+    with pytest.raises(DatasetError, match="no episode 7"):
+        write_viewer(dataset_dir, tmp_path / "view", render=[7])
+    with pytest.raises(DatasetError, match="no frames"):
+        write_viewer(dataset_dir, tmp_path / "view", render=[1])
+
+
+def test_viewer_rebuilt_for_fewer_episodes_drops_stale_action_files(tmp_path):
+    root = tmp_path / "ds"
+    write_episode(root, "one", n_frames=2)
+    view = tmp_path / "view"
+    (view / "actions").mkdir(parents=True)
+    (view / "actions" / "00007.js").write_text("SCREENPILOT_VIEW_ACTIONS(7, []);\n")
+    write_viewer(root, view)
+    assert [p.name for p in (view / "actions").iterdir()] == ["00000.js"]
+
+
+def test_viewer_rebuilt_reads_again_only_the_step_tables_that_changed(tmp_path):
+    from screenpilot.dataset.format import STEP_COLUMNS, episode_paths, step_row, write_table
+
+    root = tmp_path / "ds"
+    write_episode(root, "one", n_frames=2)
+    chunk = root / "view" / "actions" / "00000.js"
+    write_viewer(root)
+    made = chunk.stat().st_mtime_ns
+    write_viewer(root)
+    assert chunk.stat().st_mtime_ns == made, "nothing changed: the actions file is kept"
+
+    changed = Action("click", x=99, y=98).with_time(0.15, 1)
+    write_table(episode_paths(root, 0)["data"], [step_row(0, changed)], STEP_COLUMNS)
+    write_viewer(root)
+    assert read_view(root / "view")[1] == [[[1, 0.15, "click 99 98", "click", 99, 98]]]
+
+    write_episode(root, "two", n_frames=2)  # a new episode: listed, with its actions
+    write_viewer(root)
+    index, actions = read_view(root / "view")
+    assert len(index["episodes"]) == len(actions) == 2
+
+
+def test_view_verb_writes_where_told_and_names_the_page(dataset_dir, tmp_path, capsys):
+    from screenpilot.agent.cli import main
+
+    assert main(["-q", "dataset", "view", str(dataset_dir), "--out", str(tmp_path / "v")]) == 0
+    assert str(tmp_path / "v" / "index.html") in capsys.readouterr().out
+    assert main(["dataset", "view", str(tmp_path / "nowhere")]) == 1
+    assert "no such dataset directory" in capsys.readouterr().err
+
+    root = tmp_path / "ds"
+    write_episode(root, "one", n_frames=2)
+    (root / "view").write_text("not a folder")  # as unwritable as a read-only dataset
+    assert main(["-q", "dataset", "view", str(root)]) == 1
+    assert "cannot write the view here" in capsys.readouterr().err
+    assert (
+        main(["-q", "dataset", "view", str(root), "--out", str(tmp_path / "v2"), "--render", "3"])
+        == 1
+    )
+    assert "no episode 3 to render (episodes: 0 to 0)" in capsys.readouterr().err
+
+
+def screen_pixels(page) -> np.ndarray:
+    """What the player shows, video and overlay, as (H, W, 3) RGB."""
+    import cv2
+
+    png = page.locator("#screen").screenshot()
+    return cv2.cvtColor(
+        cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
+    )
+
+
+def amber_near(pixels: np.ndarray, x: float, y: float, radius: int = 25) -> int:
+    """How many pixels around (x, y) have the click ring's amber."""
+    near = pixels[int(y) - radius : int(y) + radius, int(x) - radius : int(x) + radius].astype(int)
+    r, g, b = near[..., 0], near[..., 1], near[..., 2]
+    return int(((r > 200) & (g > 150) & (g < 240) & (b < 100)).sum())
 
 
 @pytest.mark.integration
-def test_viewer_plays_and_seeks_in_chromium(dataset_dir, chromium_launch):
+def test_viewer_plays_seeks_and_draws_actions_in_chromium(dataset_dir, chromium_launch):
     page_path = write_viewer(dataset_dir)
-    assert page_path == dataset_dir / "view" / "index.html"
-    browser = chromium_launch()
-    page = browser.new_page()
+    page = chromium_launch().new_page(viewport={"width": 1400, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(page_path.as_uri())
-    rows = page.locator("#episodes tbody tr")
-    assert rows.count() == 2
-    assert rows.nth(0).locator("td.task").inner_text() == TASK
-    video = page.locator("#episode-0 video")
-    assert video.count() == 1
-    page.wait_for_function(
-        "document.querySelector('#episode-0 video').readyState >= 1", timeout=10_000
-    )
-    state = video.evaluate("v => ({duration: v.duration, error: v.error, w: v.videoWidth})")
-    assert state["error"] is None and state["w"] == W * 3
+    page.wait_for_selector("body[data-ready=yes]")
+    assert page.locator(".episode-row").count() == 2
+    assert page.locator(".episode-row .task").first.inner_text() == TASK
+    assert page.locator("#episode-title").inner_text() == f"Episode 0: {TASK}"
+    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=10_000)
+    state = page.evaluate("({duration: video.duration, error: video.error, w: video.videoWidth})")
+    assert state["error"] is None and state["w"] == W
     assert state["duration"] == pytest.approx(FRAMES / FPS, abs=0.05)
 
-    items = page.locator("#episode-0 .timeline button")
-    assert items.count() == 3
-    items.nth(1).click()  # the drag, on frame 3
-    page.wait_for_function(
-        "Math.abs(document.querySelector('#episode-0 video').currentTime - 0.7) < 0.01",
-        timeout=5_000,
-    )
-    assert "current" in (items.nth(1).get_attribute("class") or "")
-    items.nth(0).click()  # the click, on frame 1
-    page.wait_for_function(
-        "Math.abs(document.querySelector('#episode-0 video').currentTime - 0.3) < 0.01",
-        timeout=5_000,
-    )
+    steps = page.locator("#timeline button")
+    assert steps.count() == 3
+    steps.nth(1).click()  # the drag, on frame 3
+    page.wait_for_function("Math.abs(video.currentTime - 0.7) < 0.01", timeout=5_000)
+    assert "current" in (steps.nth(1).get_attribute("class") or "")
+    steps.nth(0).click()  # the click, on frame 1: its ring is drawn over the video
+    page.wait_for_function("Math.abs(video.currentTime - 0.3) < 0.01", timeout=5_000)
+    page.wait_for_function("document.querySelector('#timeline .current') !== null")
+    scale = page.evaluate("document.getElementById('screen').clientWidth") / W
+    at_click = ((CLICK[0] + 0.5) * scale, (CLICK[1] + 0.5) * scale)
+    assert amber_near(screen_pixels(page), *at_click) > 30
+    steps.nth(2).click()  # the typing, on frame 5: the click's hold (4 frames) is over
+    page.wait_for_function("Math.abs(video.currentTime - 1.1) < 0.01", timeout=5_000)
+    assert amber_near(screen_pixels(page), *at_click) == 0
+
+    page.locator(".episode-row").nth(1).click()  # no frames: nothing to play, said so
+    assert "no frames" in page.locator("#problem").inner_text()
+    assert page.locator("#timeline code").all_inner_texts() == ["done"]
+
+    write_viewer(dataset_dir, render=[0])  # an annotated copy plays instead of the raw video
+    page.goto(page_path.as_uri() + "#episode-0")
+    page.reload()
+    page.wait_for_function("video.readyState >= 2", timeout=10_000)
+    assert page.evaluate("video.src").endswith("/view/renders/episode_000000.mp4")
+    assert page.evaluate("video.videoWidth") == W * 3
+    assert errors == []
+
+
+# ---- a viewer for thousands of episodes -------------------------------------------------------
+MANY = 2_001
+LAST_TASK = "the very last one"
+LAST_COLOUR = (220, 30, 30)
+
+
+def write_shard(args: tuple[Path, int, int]) -> Path:
+    """Episodes first .. first + count - 1 of the big dataset, into a dataset of their own
+    (a worker process's share; merged in order afterwards)."""
+    root, first, count = args
+    for i in range(first, first + count):
+        last = i == MANY - 1
+        metadata = {"env": f"miniwob.task-{i % 4}"} if i % 5 else {}
+        with EpisodeWriter(
+            root, LAST_TASK if last else f"task {i % 7}", 32, 24, fps=5,
+            source=("expert", "browser")[i % 2], metadata=metadata, clock=lambda: 0.0, durable=False,
+        ) as ep:  # fmt: skip
+            for f in range(3):
+                colour = LAST_COLOUR if last else (i % 200 + f * 20,) * 3
+                ep.add_frame(np.full((24, 32, 3), colour, np.uint8), t=f / 5)
+            ep.add_action(Action("click", x=i % 32, y=i % 24), t=0.1)
+            ep.set_outcome(success=(True, False, None)[i % 3])
+    return root
+
+
+@pytest.fixture(scope="module")
+def many_episodes(tmp_path_factory):
+    """2,001 episodes, each with its own video, written by the real writer in two processes
+    and merged in order, as the expert recorder does (about 15 s on 2 idle cores)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from screenpilot.dataset.format import init_dataset, read_episode_lines
+    from screenpilot.dataset.maintenance import adopt_episodes
+
+    work = tmp_path_factory.mktemp("many")
+    half = MANY // 2
+    jobs = [(work / "a", 0, half), (work / "b", half, MANY - half)]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        shards = list(pool.map(write_shard, jobs))
+    root = work / "ds"
+    init_dataset(root)
+    for shard in shards:
+        adopt_episodes([(shard, m) for m in read_episode_lines(shard)], root, move=True)
+    return root
+
+
+@pytest.mark.integration
+def test_viewer_of_2001_episodes_filters_and_plays_the_last_one(many_episodes, chromium_launch):
+    from screenpilot.dataset.format import read_episode_lines
+
+    metas = read_episode_lines(many_episodes)
+    assert len(metas) == MANY and metas[-1]["task"] == LAST_TASK
+    page_path = write_viewer(many_episodes)
+    page = chromium_launch().new_page(viewport={"width": 1400, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(page_path.as_uri())
+    page.wait_for_selector("body[data-ready=yes]")
+    count = page.locator("#count")
+    assert count.inner_text() == "2,001 of 2,001 episodes in 5 groups"
+    assert page.locator("details.group").count() == 5
+
+    def shown(**expected) -> int:
+        def keep(m):
+            outcome = {True: "yes", False: "no", None: "unknown"}[m["success"]]
+            return all(
+                {"source": m["source"], "success": outcome,
+                 "group": m["metadata"].get("env", "no sandbox task")}[k] == v
+                for k, v in expected.items()
+            )  # fmt: skip
+
+        return sum(1 for m in metas if keep(m))
+
+    page.select_option("#filter-source", "browser")
+    assert count.inner_text().startswith(f"{shown(source='browser'):,} of 2,001")
+    page.select_option("#filter-success", "no")
+    page.select_option("#filter-group", "miniwob.task-1")
+    expected = shown(source="browser", success="no", group="miniwob.task-1")
+    assert count.inner_text() == f"{expected} of 2,001 episodes in 1 group"
+    rows = page.locator(".episode-row")
+    assert rows.count() == expected  # one group: open, every row laid out (under 200)
+    assert all(" browser" in t and t.count("✗") == 1 for t in rows.all_inner_texts())
+
+    page.select_option("#filter-source", "")
+    page.select_option("#filter-success", "")
+    page.select_option("#filter-group", "no sandbox task")
+    group_size = shown(group="no sandbox task")
+    assert rows.count() == 200  # laid out a page at a time
+    page.locator("button.more").click()
+    assert rows.count() == min(400, group_size)
+
+    page.select_option("#filter-group", "")
+    page.fill("#filter-text", "VERY LAST")  # case does not matter
+    page.wait_for_function("document.getElementById('count').textContent.startsWith('1 of')")
+    rows.first.click()
+    assert page.locator("#episode-title").inner_text() == f"Episode {MANY - 1}: {LAST_TASK}"
+    assert page.locator("video").count() == 1, "one player, whatever the dataset's size"
+    page.wait_for_function("video.readyState === 4 && !video.error", timeout=15_000)
+    centre = screen_pixels(page)[100:200, 100:200].reshape(-1, 3).mean(axis=0)
+    assert np.abs(centre - LAST_COLOUR).max() < 30, f"shows {centre}, not the last episode"
+    page.evaluate("video.play()")
+    page.wait_for_function("video.currentTime > 0.2", timeout=10_000)
+    assert page.evaluate("video.src").endswith(f"videos/episode_{MANY - 1:06d}.mp4")
+    assert errors == []

@@ -2,24 +2,14 @@
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
+from conftest import screenpilot
 from screenpilot.dataset.format import episode_paths
 from screenpilot.dataset.reader import open_dataset
 
 pytestmark = pytest.mark.integration
-
-
-def screenpilot(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "screenpilot.agent.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_help_lists_the_dataset_verbs():

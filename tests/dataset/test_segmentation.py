@@ -1,7 +1,7 @@
 """Raw events -> actions: property tests against the actions that made the events,
 and hand-written streams of what real people do (shifted keys, edits, double clicks)."""
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from screenpilot.dataset.actions import Action
@@ -65,11 +65,11 @@ def expected(actions):
         if a.type == "key" and a.key in ("Backspace", "shift+Backspace") and typed:
             typed = typed[:-1]
             continue
+        if a.type == "move" and _near(pointer, (a.x, a.y)):
+            continue  # no event at all, so it does not end a typing run either
         if typed:
             out.append(Action("type", text=typed))
         typed = None
-        if a.type == "move" and _near(pointer, (a.x, a.y)):
-            continue
         out.append(a)
         if a.type == "drag":
             pointer = (a.x2, a.y2)
@@ -82,6 +82,8 @@ def expected(actions):
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(actions(), max_size=12))
+@example([Action("click", x=0, y=0), Action("type", text="0"), Action("move", x=0, y=0),
+          Action("type", text="0")])  # fmt: skip
 def test_segmentation_gives_the_actions_back(acts):
     assert segment_events(actions_to_events(acts)) == expected(acts)
 
