@@ -160,9 +160,10 @@ def write_report(out: Path, results: dict, compare=()) -> Path:
                 continue
             cls, word = ("ok", "success") if ep["success"] else ("bad", "failure")
             actions = "; ".join(ep.get("actions", [])[:8])
+            steps = f"{ep['steps']} step{'' if ep['steps'] == 1 else 's'}"
             figures.append(
                 f'<figure><video controls preload="metadata" src="{esc(ep["video"])}"></video>'
-                f'<figcaption><b class="{cls}">{word}</b>, seed {ep["seed"]}, {ep["steps"]} steps: '
+                f'<figcaption><b class="{cls}">{word}</b>, seed {ep["seed"]}, {steps}: '
                 f"{esc(actions)}</figcaption></figure>"
             )
         if figures:
