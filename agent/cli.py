@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("screenpilot: interrupted", file=sys.stderr)
         return 130
+    except (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError) as e:
+        # A path the user gave that cannot be written where they asked (an --out that is
+        # a file, a folder without write access): their mistake, in one line.
+        print(f"screenpilot: error: {e.filename}: {e.strerror}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # The reader went away (`screenpilot tasks | head`): stop quietly, as a command
         # killed by SIGPIPE would. Python would otherwise complain again when it flushes

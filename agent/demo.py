@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,7 @@ def run_demo(out: Path, tasks: list[str], recipe: DemoRecipe, *, workers: int = 
 
     start = time.perf_counter()
     print(f"2/4 training for {recipe.train_steps} steps on the CPU")
+    shutil.rmtree(run, ignore_errors=True)  # a new demo trains a new model, never on top
     config = TrainConfig(
         data=[str(data)], out=str(run), steps=recipe.train_steps, batch_size=recipe.batch_size,
         device="cpu", checkpoint_every=recipe.train_steps, val_every=max(100, recipe.train_steps // 4),

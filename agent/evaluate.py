@@ -146,6 +146,15 @@ def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=
     for task in spec.tasks:
         if task not in known:
             raise UserError(f"unknown task {task!r} (`screenpilot tasks` lists them)")
+    if spec.agent == "expert":
+        from screenpilot.env.experts import expert_tasks
+
+        missing = sorted(set(spec.tasks) - set(expert_tasks()))
+        if missing:  # before any browser starts or any folder is made
+            raise UserError(
+                f"no scripted expert for {', '.join(missing)} (`screenpilot tasks --json` says "
+                "which have one)"
+            )
     if spec.episodes < 1 or spec.workers < 1:
         raise UserError("--episodes and --workers must be at least 1")
     if spec.model:

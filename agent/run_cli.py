@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from screenpilot.dataset.errors import UserError
 
@@ -63,6 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserError("--yes and --dry-run are for --desktop")
     if args.max_steps is not None and args.max_steps < 1:
         raise UserError("--max-steps must be at least 1")
+    if args.video:
+        _check_video_path(Path(args.video))  # before the run, not after it is lost
     agent = make_agent(args.agent, args.model, device=args.device, seed=args.seed or 0)
     if args.desktop:
         return _run_desktop(args, agent)
@@ -117,7 +120,8 @@ def _finish(rollout, args) -> int:
     from .rollout import write_rollout_video
 
     print(f"task: {rollout.task!r}")
-    print(f"outcome: {rollout.outcome()} after {len(rollout.steps)} steps")
+    steps = len(rollout.steps)
+    print(f"outcome: {rollout.outcome()} after {steps} step{'' if steps == 1 else 's'}")
     if args.video:
         print(f"video: {write_rollout_video(rollout, args.video)}")
     return 0
@@ -163,3 +167,14 @@ def _dry_run(env, agent, args) -> int:
 
         print(f"video: {write_rollout_video(rollout, args.video)}")
     return 0
+
+
+def _check_video_path(path: Path) -> None:
+    """The video can be written there: its folder exists or can be made, and the name is
+    not a folder."""
+    if path.is_dir():
+        raise UserError(f"--video {path}: is a folder; give a file name such as run.mp4")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--video {path}: cannot make its folder ({e.strerror})") from None

@@ -137,6 +137,11 @@ def read_info(root: Path) -> dict:
     except json.JSONDecodeError:
         raise DatasetError(f"{path}: not valid JSON") from None
     version = info.get("format_version")
+    if "codebase_version" in info and "format" not in info:
+        raise DatasetError(
+            f"{root}: a LeRobotDataset, not a screenpilot dataset; `screenpilot dataset "
+            f"import {root} --format lerobot --out DIR` reads it"
+        )
     if info.get("format") != FORMAT_NAME or version != FORMAT_VERSION:
         raise DatasetError(
             f"{path}: format {info.get('format')!r} version {version!r} is not supported "

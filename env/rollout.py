@@ -84,7 +84,8 @@ class Rollout:
     seed: int | None
     task: str
     steps: list[Step] = field(default_factory=list)
-    screenshots: list[np.ndarray] = field(default_factory=list)  # before each step, + the last
+    # before each step, then the last screen; left out of repr (hundreds of lines of pixels)
+    screenshots: list[np.ndarray] = field(default_factory=list, repr=False)
     success: bool = False
     raw_reward: float = 0.0
     terminated: bool = False

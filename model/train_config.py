@@ -63,6 +63,32 @@ class TrainConfig:
         for path in self.data:
             if not Path(path).is_dir():
                 raise TrainConfigError(f"{path}: no such dataset directory")
+        self._validate_model_fields()
+
+    def _validate_model_fields(self) -> None:
+        """``model`` names VLAConfig fields with values of their defaults' types: a typo
+        (``--set model.hiden_size=64``) or a word for a number is one clear error, not a
+        field silently ignored or a traceback from inside torch."""
+        from .configuration import VLAConfig
+
+        defaults = VLAConfig().vla_fields()
+        for name, value in (self.model or {}).items():
+            if name not in defaults:
+                raise TrainConfigError(f"unknown model field {name!r} (model.{name})")
+            default = defaults[name]
+            numeric = isinstance(default, int | float) and not isinstance(default, bool)
+            wrong = (
+                (isinstance(default, bool) and not isinstance(value, bool))
+                or (numeric and (isinstance(value, bool) or not isinstance(value, int | float)))
+                or (isinstance(default, int) and not isinstance(default, bool)
+                    and isinstance(value, float) and not value.is_integer())
+                or (isinstance(default, str) and not isinstance(value, str))
+            )  # fmt: skip
+            if wrong:
+                kind = type(default).__name__
+                raise TrainConfigError(
+                    f"model.{name} must be {'an' if kind == 'int' else 'a'} {kind}, got {value!r}"
+                )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -149,6 +175,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if not saved.exists():
             raise TrainConfigError(f"{args.out}: nothing to resume (no train_config.json)")
         values.update(load_config_file(saved))
+    elif args.out and (Path(args.out) / "train_config.json").exists():
+        raise TrainConfigError(
+            f"{args.out} already holds a run: --resume continues it; pick another --out "
+            "to start afresh"
+        )
     if args.config:
         values.update(load_config_file(args.config))
     known = {f.name for f in fields(TrainConfig)}
