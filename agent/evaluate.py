@@ -137,24 +137,12 @@ def film_episode(video_dir: Path, rollout) -> EpisodeOutcome:
 def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=()) -> dict:
     """Play every (task, seed); write results.json and report.html in ``out``."""
     from screenpilot.console import progress_bar
-    from screenpilot.env import task_names
     from screenpilot.env.parallel import run_episodes
+    from screenpilot.env.registration import check_task_names
 
     from .report import write_report
 
-    known = set(task_names())
-    for task in spec.tasks:
-        if task not in known:
-            raise UserError(f"unknown task {task!r} (`screenpilot tasks` lists them)")
-    if spec.agent == "expert":
-        from screenpilot.env.experts import expert_tasks
-
-        missing = sorted(set(spec.tasks) - set(expert_tasks()))
-        if missing:  # before any browser starts or any folder is made
-            raise UserError(
-                f"no scripted expert for {', '.join(missing)} (`screenpilot tasks --json` says "
-                "which have one)"
-            )
+    check_task_names(spec.tasks, need_expert=spec.agent == "expert")
     if spec.episodes < 1 or spec.workers < 1:
         raise UserError("--episodes and --workers must be at least 1")
     if spec.model:

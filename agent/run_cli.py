@@ -78,12 +78,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _sandbox_env(args):
-    from screenpilot.env import task_names
     from screenpilot.env.browser_env import BrowserEnv
+    from screenpilot.env.registration import check_task_names
 
     if args.env:
-        if args.env not in set(task_names()):
-            raise UserError(f"unknown task {args.env!r} (`screenpilot tasks` lists them)")
+        check_task_names([args.env])
         return BrowserEnv(args.env, max_steps=args.max_steps), None
     try:
         width, height = (int(v) for v in args.viewport.lower().split("x"))

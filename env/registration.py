@@ -61,6 +61,30 @@ def task_names() -> list[str]:
     return [info.name for info in task_infos()]
 
 
+def _unknown_task(name: str) -> UnknownTaskError:
+    return UnknownTaskError(
+        f"unknown task {name!r}; `screenpilot tasks` lists them (e.g. miniwob.click-button)"
+    )
+
+
+def check_task_names(names, *, need_expert: bool = False) -> None:
+    """Every name is a sandbox task, with a scripted expert when ``need_expert``: one
+    clear error before any browser starts or any folder is made."""
+    known = set(task_names())
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise _unknown_task(unknown[0])
+    if need_expert:
+        from .experts.base import NoExpertError, expert_tasks
+
+        missing = sorted(set(names) - set(expert_tasks()))
+        if missing:
+            raise NoExpertError(
+                f"no scripted expert for {', '.join(missing)}; `screenpilot tasks --json` says "
+                "which have one"
+            )
+
+
 def make_task(name: str, viewport: tuple[int, int] | None = None) -> Task:
     """A Task object from its name (``miniwob.click-button``, ``web``)."""
     if name == WEB_TASK:
@@ -70,9 +94,7 @@ def make_task(name: str, viewport: tuple[int, int] | None = None) -> Task:
     suite, _, task_id = name.partition(".")
     if suite == miniwob.SUITE and task_id in miniwob.task_ids():
         return miniwob.MiniWoBTask(task_id)
-    raise UnknownTaskError(
-        f"unknown task {name!r}; `screenpilot tasks` lists them (e.g. miniwob.click-button)"
-    )
+    raise _unknown_task(name)
 
 
 def register_envs() -> None:

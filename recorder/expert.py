@@ -41,18 +41,11 @@ def record_experts(
     from screenpilot.console import progress_bar
     from screenpilot.dataset.format import init_dataset
     from screenpilot.dataset.maintenance import adopt_episodes
-    from screenpilot.env import task_names
-    from screenpilot.env.experts import ExpertPolicy, expert_tasks
+    from screenpilot.env.experts import ExpertPolicy
     from screenpilot.env.parallel import EpisodeResult, run_episodes
+    from screenpilot.env.registration import check_task_names
 
-    known, experts = set(task_names()), set(expert_tasks())
-    for task in tasks:
-        if task not in known:
-            raise UserError(f"unknown task {task!r} (`screenpilot tasks` lists them)")
-        if task not in experts:
-            raise UserError(
-                f"no scripted expert for {task!r} (`screenpilot tasks --json` says which)"
-            )
+    check_task_names(tasks, need_expert=True)
     if episodes < 1 or workers < 1:
         raise UserError("--episodes and --workers must be at least 1")
     out = Path(out)
