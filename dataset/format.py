@@ -101,8 +101,10 @@ def read_table(path: Path) -> list[dict]:
 
     if not path.exists():
         raise DatasetError(f"{path}: missing")
+    # Episode tables are tiny and a dataset has thousands: without pyarrow's threads and
+    # read-ahead a read costs a quarter of the CPU of pq.read_table (0.5 ms against 2.0).
     try:
-        return pq.read_table(path).to_pylist()
+        return pq.ParquetFile(path, pre_buffer=False).read(use_threads=False).to_pylist()
     except (pa.ArrowException, OSError) as e:
         raise DatasetError(f"{path}: unreadable parquet ({str(e).splitlines()[0]})") from None
 

@@ -33,7 +33,7 @@ from urllib.parse import quote
 from . import annotate
 from .actions import ACTION_FIELDS
 from .errors import DatasetError, UserError
-from .format import action_from_row, episode_name, write_atomic
+from .format import action_from_row, episode_name, read_table, write_atomic
 
 # Episodes per actions file: small enough that opening an episode loads little, large
 # enough that 10,000 episodes make tens of files, not thousands.
@@ -196,17 +196,10 @@ def _first_line(path: Path) -> str | None:
 def _episode_actions(path: Path) -> list | str:
     """Each step as ``[frame, t, text form, type, *numbers]`` (the type's coordinates in
     ``ACTION_FIELDS`` order), or why there are none."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    # A view reads thousands of these tiny files: ParquetFile without pyarrow's threads
-    # and read-ahead costs a quarter of the CPU time of pq.read_table (0.5 ms a file).
     try:
-        rows = pq.ParquetFile(path, pre_buffer=False).read(use_threads=False).to_pylist()
-    except FileNotFoundError:
-        return f"{path.name}: missing"
-    except (pa.ArrowException, OSError) as e:
-        return f"{path.name}: unreadable ({str(e).splitlines()[0]})"
+        rows = read_table(path)
+    except DatasetError as e:
+        return str(e).replace(str(path), path.name)
     steps = []
     for row in rows:
         try:
