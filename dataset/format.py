@@ -1,4 +1,4 @@
-"""The episode format on disk (version 1), and ``EpisodeWriter``.
+"""The episode format on disk (version 2), and ``EpisodeWriter``.
 
     DATASET/
       meta/info.json                 format version, counts, fps, screen sizes, sources
@@ -6,8 +6,16 @@
       data/episode_000000.parquet    one row per step: time, frame index, action fields
       events/episode_000000.parquet  raw input events (time, kind, x, y, button, key, text)
       frames/episode_000000.parquet  the capture time of every video frame
+      dom/episode_000000.parquet     grounding: one row per visible text item of a frame
+                                     (frame, text, kind, box x0 y0 x1 y1 in screenshot
+                                     pixels, x1/y1 exclusive); only for episodes whose
+                                     source could read the page, and only their frames
+                                     that were read
       videos/episode_000000.mp4      the screen, one video frame per captured frame
       journal/episode_000000.jsonl   only while an episode is being written
+
+Version 2 added dom/. Version 1 datasets are read as they are: their episodes have no
+grounding. A version-2 writer that appends to one marks it version 2.
 
 While an episode is written, every frame time, event and step goes to its journal
 (flushed line by line) and the frames to a fragmented MP4; the writer holds a lock on
@@ -31,7 +39,8 @@ from .events import EVENT_COLUMNS, Event
 from .segment import SegmentConfig, frame_before, segment_events
 
 FORMAT_NAME = "screenpilot-episodes"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 STEP_COLUMNS = (
     ("step", "int32"),
@@ -48,6 +57,19 @@ STEP_COLUMNS = (
     ("key", "string"),
 )
 FRAME_COLUMNS = (("frame", "int32"), ("t", "float64"))
+GROUNDING_COLUMNS = (
+    ("frame", "int32"),
+    ("text", "string"),
+    ("kind", "string"),
+    ("x0", "int32"),
+    ("y0", "int32"),
+    ("x1", "int32"),
+    ("y1", "int32"),
+)
+GROUNDING_ITEM_KEYS = ("text", "kind", "x0", "y0", "x1", "y1")
+# The element kinds of text items, as the sandbox reads them (env/grounding.js).
+GROUNDING_KINDS = ("button", "link", "label", "checkbox", "radio", "input", "select", "option",
+                   "heading", "text")  # fmt: skip
 
 
 # ---- paths ------------------------------------------------------------------------------
@@ -61,6 +83,7 @@ def episode_paths(root: Path, index: int) -> dict[str, Path]:
         "data": root / "data" / f"{name}.parquet",
         "events": root / "events" / f"{name}.parquet",
         "frames": root / "frames" / f"{name}.parquet",
+        "dom": root / "dom" / f"{name}.parquet",
         "video": root / "videos" / f"{name}.mp4",
         "journal": root / "journal" / f"{name}.jsonl",
     }
@@ -144,10 +167,11 @@ def read_info(root: Path) -> dict:
             f"{root}: a LeRobotDataset, not a screenpilot dataset; `screenpilot dataset "
             f"import {root} --format lerobot --out DIR` reads it"
         )
-    if info.get("format") != FORMAT_NAME or version != FORMAT_VERSION:
+    if info.get("format") != FORMAT_NAME or version not in READABLE_VERSIONS:
         raise DatasetError(
             f"{path}: format {info.get('format')!r} version {version!r} is not supported "
-            f"(this screenpilot reads {FORMAT_NAME} version {FORMAT_VERSION})"
+            f"(this screenpilot reads {FORMAT_NAME} versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))})"
         )
     return info
 
@@ -180,6 +204,8 @@ def _add_episode(info: dict, meta: dict) -> dict:
     """``info`` with one more episode counted in."""
     return {
         **info,
+        # What this screenpilot writes is its own version (a v1 dataset it appends to is v2).
+        "format_version": FORMAT_VERSION,
         "episodes": info["episodes"] + 1,
         "next_index": max(info["next_index"], meta["index"] + 1),
         "steps": info["steps"] + meta["length"],
@@ -241,6 +267,33 @@ def action_from_row(row: dict) -> Action:
     return Action.from_dict(data).with_time(row["t"], row["frame"])
 
 
+def grounding_item(item: dict) -> dict:
+    """A text item as stored: ``{"text", "kind", "x0", "y0", "x1", "y1"}``, box in ints."""
+    try:
+        return {
+            "text": str(item["text"]),
+            "kind": str(item["kind"]),
+            **{k: int(item[k]) for k in GROUNDING_ITEM_KEYS[2:]},
+        }
+    except (KeyError, TypeError, ValueError):
+        raise DatasetError(
+            f"a grounding item has {', '.join(GROUNDING_ITEM_KEYS)}, got {item!r}"
+        ) from None
+
+
+def grounding_rows(grounding: dict[int, list[dict]]) -> list[dict]:
+    """The dom table's rows: frame by frame, each frame's items in their order."""
+    return [{"frame": f, **item} for f in sorted(grounding) for item in grounding[f]]
+
+
+def grounding_by_frame(rows: list[dict]) -> dict[int, list[dict]]:
+    """The dom table's rows back as frame -> items."""
+    out: dict[int, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row["frame"], []).append({k: row[k] for k in GROUNDING_ITEM_KEYS})
+    return out
+
+
 # ---- writing an episode ---------------------------------------------------------------------
 class EpisodeWriter:
     """Writes one episode: frames and input events (or explicit actions) on one clock.
@@ -296,6 +349,8 @@ class EpisodeWriter:
         self.frame_times: list[float] = []
         self.events: list[Event] = []
         self.steps: list[Action] = []
+        # frame -> its text items; None until the source reads any (desktop: never)
+        self.grounding: dict[int, list[dict]] | None = None
         self.outcome: dict = {}
         # Open and locked until finish(): the lock tells readers this episode is live.
         self.index, self._journal = create_journal(self.root, self.header)
@@ -320,6 +375,19 @@ class EpisodeWriter:
         self.frame_times.append(rel)
         self._log({"frame": index, "t": rel})
         return index
+
+    def add_grounding(self, frame: int, items: list[dict]) -> None:
+        """The visible text items of frame ``frame`` (already added): text, kind and box
+        in screenshot pixels (env/grounding.py). Given again for a frame, the last wins."""
+        if not 0 <= frame < len(self.frame_times):
+            raise DatasetError(
+                f"grounding for frame {frame}, but the episode has {len(self.frame_times)} frames"
+            )
+        items = [grounding_item(item) for item in items]
+        if self.grounding is None:
+            self.grounding = {}
+        self.grounding[frame] = items
+        self._log({"grounding": {"frame": frame, "items": items}})
 
     def add_event(self, event: Event) -> None:
         """A raw input event; its ``t`` is on the writer's clock."""
@@ -372,6 +440,7 @@ class EpisodeWriter:
                 self.outcome,
                 self.segment_config,
                 durable=self.durable,
+                grounding=self.grounding,
             )
             # Gone before the lock is: no reader sees a committed episode's journal unlocked.
             self.paths["journal"].unlink()
@@ -397,8 +466,10 @@ def finalize_episode(
     segment_config: SegmentConfig | None = None,
     extra: dict | None = None,
     durable: bool = True,
+    grounding: dict[int, list[dict]] | None = None,
 ) -> dict:
-    """Write an episode's parquet tables and commit its line to meta/episodes.jsonl."""
+    """Write an episode's parquet tables and commit its line to meta/episodes.jsonl.
+    ``grounding`` (frame -> text items) gives the dom table; None writes none."""
     index = header["index"]
     paths = episode_paths(root, index)
     events = sorted(events, key=lambda e: e.t)
@@ -409,6 +480,8 @@ def finalize_episode(
         paths["frames"], [{"frame": i, "t": t} for i, t in enumerate(frame_times)], FRAME_COLUMNS
     )
     write_table(paths["data"], [step_row(i, a) for i, a in enumerate(steps)], STEP_COLUMNS)
+    if grounding is not None:
+        write_table(paths["dom"], grounding_rows(grounding), GROUNDING_COLUMNS)
     ends = [t for t in (frame_times[-1:] + [e.t for e in events[-1:]] + [s.t for s in steps[-1:]])]
     meta = {
         "index": index,

@@ -11,6 +11,7 @@ from pathlib import Path
 from .errors import DatasetError
 from .format import (
     FORMAT_VERSION,
+    GROUNDING_COLUMNS,
     commit_episodes,
     episode_paths,
     init_dataset,
@@ -43,6 +44,7 @@ def summarize(root: str | Path) -> dict:
         "tasks": len({m["task"] for m in ds.episode_meta}),
         "successes": sum(1 for m in ds.episode_meta if m.get("success")),
         "recovered": sum(1 for m in ds.episode_meta if m.get("recovered")),
+        "grounded": sum(1 for ep in ds if ep.paths["dom"].exists()),
         "action_types": dict(types.most_common()),
         "recording": len(ds.recording),
         "needs_repair": len(ds.needs_repair),
@@ -119,6 +121,8 @@ def _check_episode(root: Path, meta: dict, deep: bool, count_packets, count_deco
         bad = [r["step"] for r in steps if not (0 <= (r["frame"] or 0) < max(n, 1))]
         if bad:
             problems.append(f"{paths['data']}: steps {bad[:5]} point at frames outside the video")
+    if paths["dom"].exists():  # grounding: format version 2, sources that read the page
+        problems += _check_grounding(paths["dom"], n)
     if n == 0:
         return problems
     if not paths["video"].exists():
@@ -131,6 +135,20 @@ def _check_episode(root: Path, meta: dict, deep: bool, count_packets, count_deco
         what = "decodable frames" if deep else "frames"
         problems.append(f"{paths['video']}: {found} {what}, episodes.jsonl says {n}")
     return problems
+
+
+def _check_grounding(path: Path, num_frames: int) -> list[str]:
+    try:
+        rows = read_table(path)
+    except DatasetError as e:
+        return [str(e)]
+    if rows and set(rows[0]) != {name for name, _ in GROUNDING_COLUMNS}:
+        return [f"{path}: columns {sorted(rows[0])}, expected {[n for n, _ in GROUNDING_COLUMNS]}"]
+    frames = {-1 if r["frame"] is None else r["frame"] for r in rows}
+    outside = sorted(f for f in frames if not 0 <= f < num_frames)
+    if outside:
+        return [f"{path}: text items of frames {outside[:5]} outside the video"]
+    return []
 
 
 def merge_datasets(sources: list[str | Path], out: str | Path) -> dict:
@@ -161,7 +179,7 @@ def adopt_episodes(
     for offset, (src, meta) in enumerate(entries):
         index = first + offset
         source_paths, target_paths = episode_paths(src, meta["index"]), episode_paths(dst, index)
-        for name in ("data", "events", "frames", "video"):
+        for name in ("data", "events", "frames", "dom", "video"):
             if source_paths[name].exists():
                 target_paths[name].parent.mkdir(parents=True, exist_ok=True)
                 if move:
@@ -183,6 +201,7 @@ def format_summary(summary: dict) -> str:
         f"format         version {summary['format_version']} (this screenpilot: {FORMAT_VERSION})",
         f"episodes       {summary['episodes']}  ({summary['successes']} successful, "
         f"{summary['recovered']} recovered, {summary['tasks']} task texts)",
+        f"grounding      {summary['grounded']} episodes with text items on their frames",
         f"steps          {summary['steps']}",
         f"frames         {summary['frames']}",
         f"duration       {summary['duration_s']:.1f} s",

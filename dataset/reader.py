@@ -11,7 +11,14 @@ import numpy as np
 from .actions import Action
 from .errors import DatasetError, FrameIndexError
 from .events import Event
-from .format import action_from_row, episode_paths, read_episode_lines, read_info, read_table
+from .format import (
+    action_from_row,
+    episode_paths,
+    grounding_by_frame,
+    read_episode_lines,
+    read_info,
+    read_table,
+)
 
 
 class Episode:
@@ -39,12 +46,31 @@ class Episode:
         return [action_from_row(r) for r in read_table(self.paths["data"])]
 
     @cached_property
+    def played(self) -> list[Action]:
+        """The actions the episode's policy actually took. Usually its steps; a DAgger
+        episode's steps are the expert's labels and what the learner did instead is kept
+        in the outcome (``executed``), which is what the screens show happening."""
+        executed = (self.meta.get("outcome") or {}).get("executed")
+        if not executed:
+            return self.actions
+        return [Action.from_text(text) for text in executed]
+
+    @cached_property
     def events(self) -> list[Event]:
         return [Event.from_dict(r) for r in read_table(self.paths["events"])]
 
     @cached_property
     def frame_times(self) -> list[float]:
         return [r["t"] for r in read_table(self.paths["frames"])]
+
+    @cached_property
+    def grounding(self) -> dict[int, list[dict]]:
+        """Frame -> the text items it shows (``{"text", "kind", "x0", "y0", "x1", "y1"}``,
+        box in screen pixels, x1/y1 exclusive); {} for an episode recorded without them
+        (desktop recordings, format version 1). Labels for training, not model input."""
+        if not self.paths["dom"].exists():
+            return {}
+        return grounding_by_frame(read_table(self.paths["dom"]))
 
     @property
     def duration(self) -> float:

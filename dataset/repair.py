@@ -1,7 +1,8 @@
 """Recovering episodes whose writer died (SIGKILL, power loss, a crash).
 
-What survives a killed writer: its journal (every frame time, event and step, flushed a
-line at a time) and a fragmented MP4 whose fragments up to about the last second decode.
+What survives a killed writer: its journal (every frame time, event, step and frame's
+text items, flushed a line at a time) and a fragmented MP4 whose fragments up to about
+the last second decode.
 Recovery keeps the frames that decode, re-encodes them into a clean video (a truncated
 fragment would otherwise upset readers and `dataset check`), and finishes the episode
 with ``"recovered": true`` in its meta line. Nothing the journal holds is thrown away:
@@ -87,6 +88,9 @@ def _recover_one(root: Path, journal: Path) -> dict | None:
     outcome: dict = {}
     for r in records:
         outcome.update(r.get("outcome", {}))
+    grounded = [r["grounding"] for r in records if "grounding" in r]
+    # frame -> its text items, as the writer last gave them; None if it never read any
+    grounding = {g["frame"]: g["items"] for g in grounded} if grounded else None
 
     paths = episode_paths(root, header["index"])
     video = paths["video"]
@@ -112,6 +116,9 @@ def _recover_one(root: Path, journal: Path) -> dict | None:
         tmp.replace(video)
     if steps:
         steps = [s.with_time(s.t, frame_before(frame_times, s.t)) for s in steps]
+    if grounding is not None:
+        grounding = {f: items for f, items in grounding.items() if f < len(frame_times)}
     return finalize_episode(
-        root, header, frame_times, events, steps or None, outcome, extra={"recovered": True}
-    )
+        root, header, frame_times, events, steps or None, outcome, extra={"recovered": True},
+        grounding=grounding,
+    )  # fmt: skip

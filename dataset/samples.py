@@ -24,8 +24,12 @@ class StepSamples:
 
     - ``image``: (H, W, 3) uint8 RGB, the last frame captured before the action
     - ``task``: the episode's task text
-    - ``history``: the previous ``history`` actions of the episode, oldest first
+    - ``history``: the previous ``history`` actions of the episode, oldest first: those
+      taken (``Episode.played``), which for a DAgger episode are not its labels
     - ``action``: the target Action (with ``.t`` and ``.frame``)
+    - ``grounding``: the text items that image shows (``{"text", "kind", "x0", "y0",
+      "x1", "y1"}`` in screen pixels; ``[]`` where the episode has none): labels for
+      auxiliary objectives, never model input
     - ``episode``, ``step``, ``screen`` (width, height)
 
     ``transform(sample) -> anything`` runs in the worker: the model's preprocessing.
@@ -81,8 +85,10 @@ class StepSamples:
         sample = {
             "image": self._frame(key, frame),
             "task": ep.task,
-            "history": ep.actions[max(0, step - self.history) : step],
+            "history": ep.played[max(0, step - self.history) : step],
             "action": action,
+            # copies: a transform may move boxes (augmentation), the episode keeps its own
+            "grounding": [dict(item) for item in ep.grounding.get(frame, [])],
             "episode": key,
             "step": step,
             "screen": (ep.width, ep.height),

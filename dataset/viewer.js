@@ -1,7 +1,8 @@
 // The dataset viewer: the episode list (index.js), one player for the episode on show,
 // its actions drawn over the video and listed beside it. An episode's actions come from
 // actions/NNNNN.js, added as a <script> when the episode is opened (file:// pages may
-// not fetch()).
+// not fetch()); the text items of its frames from grounding/NNNNN.js, the same way, once
+// the "text boxes" toggle asks for them.
 'use strict';
 
 const VIEW = window.SCREENPILOT_VIEW;
@@ -33,6 +34,7 @@ const episodes = VIEW.episodes.map((row, position) => ({
   width: row[column.width],
   height: row[column.height],
   rendered: row[column.render] === 1,
+  grounded: row[column.grounding] === 1,
 }));
 const byIndex = new Map(episodes.map((e) => [e.index, e]));
 
@@ -123,35 +125,40 @@ function rowElement(e) {
   return el('li', {}, row);
 }
 
-// ---- actions, a chunk of episodes at a time ------------------------------------------------
-const chunks = new Map(); // chunk number -> Promise of its episodes' actions
-const arrived = new Map(); // chunk number -> resolve(), called by the chunk's script
-window.SCREENPILOT_VIEW_ACTIONS = (number, list) => arrived.get(number)?.(list);
+// ---- actions and text items, a chunk of episodes at a time ---------------------------------
+const chunks = new Map(); // "actions/00003.js" -> Promise of its episodes' data
+const arrived = new Map(); // the same name -> resolve(), called by the chunk's script
+const chunkFile = (kind, number) => `${kind}/${String(number).padStart(5, '0')}.js`;
+window.SCREENPILOT_VIEW_ACTIONS = (number, list) => arrived.get(chunkFile('actions', number))?.(list);
+window.SCREENPILOT_VIEW_GROUNDING = (number, list) => arrived.get(chunkFile('grounding', number))?.(list);
 
-function loadChunk(number) {
-  if (!chunks.has(number)) {
-    chunks.set(number, new Promise((resolve, reject) => {
-      arrived.set(number, resolve);
-      const script = el('script', { src: `actions/${String(number).padStart(5, '0')}.js` });
+function loadChunk(kind, number) {
+  const file = chunkFile(kind, number);
+  if (!chunks.has(file)) {
+    chunks.set(file, new Promise((resolve, reject) => {
+      arrived.set(file, resolve);
+      const script = el('script', { src: file });
       script.addEventListener('error', () => {
-        chunks.delete(number);
-        reject(new Error(`${script.getAttribute('src')} did not load: build the view again`));
+        chunks.delete(file);
+        reject(new Error(`${file} did not load: build the view again`));
       });
       document.head.append(script);
     }));
   }
-  return chunks.get(number);
+  return chunks.get(file);
 }
 
-async function loadActions(e) {
-  const list = await loadChunk(Math.floor(e.position / VIEW.chunk));
+async function loadEpisodeData(kind, e) {
+  const list = await loadChunk(kind, Math.floor(e.position / VIEW.chunk));
   return list[e.position % VIEW.chunk];
 }
+const loadActions = (e) => loadEpisodeData('actions', e);
 
 // ---- the episode on show -------------------------------------------------------------------
 let current = null;
 let actions = []; // [frame, t, text, type, ...numbers] each
 let chosenStep = -1; // the step last clicked in the timeline
+let boxes = null; // frame -> [[x0, y0, x1, y1, kind, text], ...] of the episode on show
 
 function problem(text) {
   $('problem').hidden = !text;
@@ -162,6 +169,10 @@ function show(e) {
   current = e;
   actions = [];
   chosenStep = -1;
+  boxes = null;
+  $('boxes-toggle').hidden = !e.grounded;
+  $('box-label').hidden = true;
+  if (showBoxes()) loadBoxes(e);
   history.replaceState(null, '', `#episode-${e.index}`);
   for (const row of document.querySelectorAll('.episode-row.selected')) row.classList.remove('selected');
   document.querySelector(`.episode-row[data-index="${e.index}"]`)?.classList.add('selected');
@@ -272,8 +283,10 @@ function draw() {
   }
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.clearRect(0, 0, w, h);
-  if (!current || !current.frames || !actions.length) return;
+  if (!current || !current.frames) return;
   const frame = frameOnScreen();
+  drawBoxes(ctx, frame, w / current.width);
+  if (!actions.length) return;
   highlight(frame);
   if (current.rendered) return; // the render has the actions drawn in
   const hold = Math.max(1, Math.round(DRAW.hold_seconds * current.fps));
@@ -370,6 +383,61 @@ function drawCaption(ctx, { action, step }, row, width) {
   while (text.length > 1 && ctx.measureText(text).width > width - 36) text = text.slice(0, -2) + '…';
   ctx.fillText(text, 28, top + height / 2 + 0.5);
 }
+
+// ---- text boxes: the grounding labels of the frame on screen, when asked for ---------------
+const BOX_COLOURS = {
+  button: '#ff8c00', link: '#1e6fff', label: '#2ca02c', checkbox: '#9467bd', radio: '#9467bd',
+  input: '#17becf', select: '#17becf', option: '#17becf', heading: '#d62728', text: '#8c8c8c',
+};
+const showBoxes = () => $('show-boxes').checked && !!current && current.grounded;
+
+function loadBoxes(e) {
+  loadEpisodeData('grounding', e).then((rows) => {
+    if (current !== e) return;
+    if (typeof rows === 'string') return problem(`cannot read the text boxes: ${rows}`);
+    boxes = new Map();
+    for (const [frame, ...item] of rows || []) {
+      if (!boxes.has(frame)) boxes.set(frame, []);
+      boxes.get(frame).push(item);
+    }
+    draw();
+  }, (error) => current === e && problem(error.message));
+}
+
+function drawBoxes(ctx, frame, scale) {
+  if (!showBoxes() || !boxes) return;
+  ctx.lineWidth = 1;
+  for (const [x0, y0, x1, y1, kind] of boxes.get(frame) || []) {
+    ctx.strokeStyle = BOX_COLOURS[kind] || BOX_COLOURS.text;
+    ctx.strokeRect(x0 * scale + 0.5, y0 * scale + 0.5, (x1 - x0) * scale - 1, (y1 - y0) * scale - 1);
+  }
+}
+
+// The smallest box under the pointer (a word rather than its line) names its text.
+function hoverBox(event) {
+  const label = $('box-label');
+  const items = showBoxes() && boxes && current.frames ? boxes.get(frameOnScreen()) || [] : [];
+  if (!items.length) { label.hidden = true; return; }
+  const rect = $('screen').getBoundingClientRect();
+  const scale = rect.width / current.width;
+  const [x, y] = [(event.clientX - rect.left) / scale, (event.clientY - rect.top) / scale];
+  const under = items.filter(([x0, y0, x1, y1]) => x >= x0 && x < x1 && y >= y0 && y < y1);
+  under.sort((a, b) => (a[2] - a[0]) * (a[3] - a[1]) - (b[2] - b[0]) * (b[3] - b[1]));
+  label.hidden = !under.length;
+  if (!under.length) return;
+  const [x0, y0, , , kind, text] = under[0];
+  label.textContent = `${text}  · ${kind}`;
+  label.style.left = `${x0 * scale}px`;
+  label.style.top = `${y0 * scale}px`;
+}
+
+$('show-boxes').addEventListener('change', () => {
+  if (showBoxes() && !boxes) loadBoxes(current);
+  $('box-label').hidden = true;
+  draw();
+});
+$('screen').addEventListener('mousemove', hoverBox);
+$('screen').addEventListener('mouseleave', () => { $('box-label').hidden = true; });
 
 // Frame-accurate while playing where the browser says when a frame is shown.
 if ('requestVideoFrameCallback' in video) {

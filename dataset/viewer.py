@@ -9,6 +9,9 @@ default, or ``--out``):
     index.js                            the episode list, one compact row an episode
     actions/00000.js ...                the actions of CHUNK episodes a file, loaded when
                                         one of those episodes is opened
+    grounding/00000.js ...              the text items of their frames (format version
+                                        2, only for chunks that have any), loaded when
+                                        the page's "text boxes" toggle is on
     renders/episode_000003.mp4          only with ``render``: annotated 4:2:0 copies
 
 It must work opened as a file:// URL with no network: Chromium blocks fetch() of local
@@ -43,7 +46,7 @@ PAGE_FILES = {"index.html": "viewer.html", "viewer.js": "viewer.js", "viewer.css
 # The columns of one row of index.js, in order (viewer.js reads them by position).
 EPISODE_COLUMNS = (
     "index", "task", "group", "source", "success", "steps", "frames", "duration",
-    "fps", "width", "height", "render",
+    "fps", "width", "height", "render", "grounding",
 )  # fmt: skip
 NO_GROUP = "no sandbox task"
 TEXT_FIELDS = ("text", "key")
@@ -76,6 +79,7 @@ def write_viewer(
     for name, source in PAGE_FILES.items():
         write_atomic(out / name, resources.files(__package__).joinpath(source).read_bytes())
     _write_actions(episodes, out, progress)
+    _write_grounding(episodes, out, progress)
     index = _index(dataset, episodes, out, rendered)
     write_atomic(out / "index.js", f"window.SCREENPILOT_VIEW = {_json(index)};\n".encode())
     return out / "index.html"
@@ -91,13 +95,14 @@ def _index(dataset, episodes: list, out: Path, rendered: set[int]) -> dict:
         return tables[table].setdefault(value, len(tables[table]))
 
     rows = []
-    for m in (e.meta for e in episodes):
+    for e in episodes:
+        m = e.meta
         group = (m.get("metadata") or {}).get("env") or NO_GROUP
         rows.append([
             m["index"], ref("task", m["task"]), ref("group", group),
             ref("source", m.get("source", "unknown")), m.get("success"), m["length"],
             m["num_frames"], round(m.get("duration", 0.0), 3), m["fps"], m["width"],
-            m["height"], int(m["index"] in rendered),
+            m["height"], int(m["index"] in rendered), int(e.paths["dom"].exists()),
         ])  # fmt: skip
     return {
         "title": f"screenpilot dataset {dataset.root.resolve().name}",
@@ -136,48 +141,67 @@ def _json(data) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-# ---- actions, loaded on demand -------------------------------------------------------------
+# ---- actions and text items, loaded on demand ---------------------------------------------
 def _write_actions(episodes: list, out: Path, progress: bool) -> int:
     """actions/NNNNN.js: file N holds the actions of the episodes at positions N*CHUNK ..
-    (N+1)*CHUNK - 1 of the list. A file whose episodes' step tables are unchanged since
-    it was written is kept: reading the tables is most of a build's time (0.5-1 ms an
-    episode), and a dataset mostly grows at its end. Returns how many tables were read."""
+    (N+1)*CHUNK - 1 of the list. Returns how many step tables were read."""
+    (out / "actions").mkdir(exist_ok=True)
+    return _write_chunks(episodes, out, "actions", "data", _episode_actions, progress)
+
+
+def _write_grounding(episodes: list, out: Path, progress: bool) -> int:
+    """grounding/NNNNN.js, as actions/ (None for an episode without text items); only for
+    chunks with an episode that has them, so a version-1 dataset costs a stat an episode."""
+    return _write_chunks(
+        episodes, out, "grounding", "dom", _episode_grounding, progress,
+        needed=lambda part: any(e.paths["dom"].exists() for e in part),
+    )  # fmt: skip
+
+
+def _write_chunks(episodes, out, kind, table, read, progress, needed=None) -> int:
+    """KIND/NNNNN.js: file N calls ``SCREENPILOT_VIEW_KIND(N, [...])`` with ``read(path)``
+    of the episodes at positions N*CHUNK .. (N+1)*CHUNK - 1, each path its ``table``. A
+    file whose episodes' tables are unchanged since it was written is kept: reading the
+    tables is most of a build's time (0.5-1 ms an episode), and a dataset mostly grows at
+    its end. Returns how many tables were read."""
     from screenpilot.console import progress_bar
 
-    folder = out / "actions"
-    folder.mkdir(exist_ok=True)
+    folder = out / kind
     bar = progress_bar(
-        total=len(episodes), desc="read actions", unit="episode", disable=not progress
+        total=len(episodes), desc=f"read {kind}", unit="episode", disable=not progress
     )
-    written, read = set(), 0
+    written, read_count = set(), 0
     for start in range(0, len(episodes), CHUNK):
         part = episodes[start : start + CHUNK]
+        bar.update(len(part))
+        if needed is not None and not needed(part):
+            continue
         number = start // CHUNK
         path = folder / f"{number:05d}.js"
-        stamp = _stamp(part)
+        stamp = _stamp(part, table)
         if _first_line(path) != stamp:
-            chunk = _json([_episode_actions(e.paths["data"]) for e in part])
-            write_atomic(path, f"{stamp}\nSCREENPILOT_VIEW_ACTIONS({number}, {chunk});\n".encode())
-            read += len(part)
+            chunk = _json([read(e.paths[table]) for e in part])
+            call = f"SCREENPILOT_VIEW_{kind.upper()}({number}, {chunk});"
+            write_atomic(path, f"{stamp}\n{call}\n".encode())
+            read_count += len(part)
         written.add(path.name)
-        bar.update(len(part))
     bar.close()
     for stale in folder.glob("*.js"):  # from an earlier view of a larger dataset
         if stale.name not in written:
             stale.unlink()
-    return read
+    return read_count
 
 
-def _stamp(episodes: list) -> str:
-    """A comment naming what an actions file was made from: which episodes, the file
-    identity (inode, size, time) of each one's step table, and the screenpilot that
-    wrote it. Tables are replaced whole (a new inode), never edited in place."""
+def _stamp(episodes: list, table: str) -> str:
+    """A comment naming what a chunk file was made from: which episodes, the file
+    identity (inode, size, time) of each one's ``table``, and the screenpilot that wrote
+    it. Tables are replaced whole (a new inode), never edited in place."""
     from screenpilot import __version__
 
     tables = []
     for e in episodes:
         try:
-            st = e.paths["data"].stat()
+            st = e.paths[table].stat()
             tables.append([e.index, st.st_ino, st.st_size, st.st_mtime_ns])
         except OSError:
             tables.append([e.index, None])
@@ -191,6 +215,18 @@ def _first_line(path: Path) -> str | None:
             return f.readline().rstrip("\n")
     except OSError:
         return None
+
+
+def _episode_grounding(path: Path) -> list | str | None:
+    """Each text item as ``[frame, x0, y0, x1, y1, kind, text]``, None when the episode
+    has none, or why they cannot be read."""
+    if not path.exists():
+        return None
+    try:
+        rows = read_table(path)
+    except DatasetError as e:
+        return str(e).replace(str(path), path.name)
+    return [[r["frame"], r["x0"], r["y0"], r["x1"], r["y1"], r["kind"], r["text"]] for r in rows]
 
 
 def _episode_actions(path: Path) -> list | str:

@@ -56,6 +56,7 @@ class BrowserEnv(gym.Env):
         self._seed = None
         self._ended = False
         self._last_screenshot = np.zeros((height, width, 3), np.uint8)
+        self._grounding: list[dict] | None = None  # of the last observation, once asked for
 
     # ---- privileged access, for experts and tests (never the model) -----------------
     @property
@@ -64,6 +65,21 @@ class BrowserEnv(gym.Env):
         if self._session is None or self._session.page is None:
             raise RuntimeError("no page yet: call reset() first")
         return self._session.page
+
+    def grounding(self) -> list[dict]:
+        """The visible text items of the page the last observation shows (text, kind,
+        box in screenshot pixels: env/grounding.py); read once per observation. Labels
+        for training, never the model's input. A page that cannot be read (the browser
+        died, a navigation is under way) has none: labels never stop an episode."""
+        if self._grounding is None:
+            from .grounding import text_items
+
+            page = self.page
+            try:
+                self._grounding = text_items(page, *self.task.viewport)
+            except Exception:  # noqa: BLE001 - Playwright's and DevTools' errors alike
+                self._grounding = []
+        return [dict(item) for item in self._grounding]
 
     @property
     def blocked_urls(self) -> list[str]:
@@ -207,6 +223,7 @@ class BrowserEnv(gym.Env):
 
     def _observe(self) -> dict:
         self._last_screenshot = self._session.frames.capture(*self.task.viewport)
+        self._grounding = None
         return {"screenshot": self._last_screenshot.copy(), "task": self._task_text}
 
     def _info(self, result: TaskResult, error: str | None) -> dict:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from screenpilot.dataset.errors import UserError
 
-from .tasks import miniwob
+from .tasks import miniwob, synthetic
 from .tasks.base import Task
 
 NAMESPACE = "screenpilot"
@@ -51,6 +51,9 @@ def task_infos() -> list[TaskInfo]:
                 task_id in miniwob.NONDETERMINISTIC,
             )
         )
+    for task_id in synthetic.TASK_IDS:
+        name = f"{synthetic.SUITE}.{task_id}"
+        infos.append(TaskInfo(name, synthetic.SUITE, gym_id(name), synthetic.MAX_STEPS, False))
     from .tasks.web import WebTask
 
     infos.append(TaskInfo(WEB_TASK, "web", gym_id(WEB_TASK), WebTask.default_max_steps, True))
@@ -94,6 +97,8 @@ def make_task(name: str, viewport: tuple[int, int] | None = None) -> Task:
     suite, _, task_id = name.partition(".")
     if suite == miniwob.SUITE and task_id in miniwob.task_ids():
         return miniwob.MiniWoBTask(task_id)
+    if suite == synthetic.SUITE and task_id in synthetic.TASK_IDS:
+        return synthetic.ClickWordTask()
     raise _unknown_task(name)
 
 

@@ -46,6 +46,11 @@ class Policy:
     def act(self, observation: dict, history: list[Action], env=None) -> Action:
         raise NotImplementedError
 
+    def label(self, observation: dict, history: list[Action], env=None) -> Action | None:
+        """The action to record for this state instead of the one played (DAgger: the
+        expert's, agent/dagger.py), asked before ``act``; None records the one played."""
+        return None
+
 
 class RandomPolicy(Policy):
     """The floor: clicks anywhere on screen, now and then types a word of the task or
@@ -76,6 +81,7 @@ class Step:
     action: Action  # .frame is the index of the screenshot it was chosen on
     ms: float  # how long the policy took to choose it
     error: str | None = None  # the env could not run it (info["last_action_error"])
+    label: Action | None = None  # recorded instead of ``action`` (Policy.label)
 
 
 @dataclass
@@ -139,8 +145,13 @@ class EpisodeRecorder:
             metadata=metadata, clock=lambda: 0.0, durable=self.durable,
         )  # fmt: skip
 
-    def add_frame(self, k: int, screenshot: np.ndarray) -> None:
-        self._writer.add_frame(screenshot, t=k * STEP_S)
+    def add_frame(
+        self, k: int, screenshot: np.ndarray, grounding: list[dict] | None = None
+    ) -> None:
+        """Frame k, with the text items it shows (env.grounding()) where the env reads them."""
+        index = self._writer.add_frame(screenshot, t=k * STEP_S)
+        if grounding is not None:
+            self._writer.add_grounding(index, grounding)
 
     def add_action(self, k: int, action: Action) -> None:
         self._writer.add_action(action, t=k * STEP_S + ACTION_DELAY_S)
@@ -148,6 +159,8 @@ class EpisodeRecorder:
     def finish(self, rollout: Rollout) -> dict:
         outcome = {"success": rollout.success, "raw_reward": rollout.raw_reward,
                    "action_errors": rollout.action_errors}  # fmt: skip
+        if any(s.label is not None for s in rollout.steps):  # the steps hold the labels
+            outcome["executed"] = [s.action.to_text() for s in rollout.steps]
         if rollout.error:
             outcome["error"] = rollout.error
         self._writer.set_outcome(**outcome)
@@ -177,7 +190,8 @@ def run_episode(
 ) -> Rollout:
     """Reset ``env`` and let ``policy`` act until the episode ends or ``max_steps``.
     ``record_to``: a dataset directory (or an EpisodeRecorder) the episode is written
-    into as it goes. ``on_step(k, step)`` sees each step once the env has run it."""
+    into as it goes, each step as ``policy.label`` (else the action played) until a label
+    says ``done``. ``on_step(k, step)`` sees each step once the env has run it."""
     start = time.perf_counter()
     task_name = getattr(getattr(env.unwrapped, "task", None), "name", None)
     obs, info = env.reset(seed=seed, options=options)
@@ -186,20 +200,30 @@ def run_episode(
     rollout = Rollout(task_name, info.get("seed", seed), obs["task"])
     recorder = EpisodeRecorder(record_to) if isinstance(record_to, str | Path) else record_to
     limit = max_steps or getattr(env.unwrapped, "max_steps", DEFAULT_MAX_STEPS)
+    # Recorded frames keep the text items they show, where the env can read its page.
+    read_grounding = getattr(env.unwrapped, "grounding", lambda: None)
     history: list[Action] = []
+    labelling = True  # until a label says the task is done
     try:
         if recorder is not None:
             recorder.start(rollout, obs["screenshot"], policy)
         for k in range(limit):
             if keep_screenshots:
                 rollout.screenshots.append(obs["screenshot"])
-            if recorder is not None:
-                recorder.add_frame(k, obs["screenshot"])
+            if recorder is not None and labelling:
+                recorder.add_frame(k, obs["screenshot"], read_grounding())
+            label = policy.label(obs, history, env) if labelling else None
             chose = time.perf_counter()
             action = policy.act(obs, history, env).with_time(None, k)
             step = Step(action, (time.perf_counter() - chose) * 1000)
-            if recorder is not None:
-                recorder.add_action(k, action)
+            if label is not None:
+                step.label = label.with_time(None, k)
+            if recorder is not None and labelling:
+                recorder.add_action(k, action if label is None else step.label)
+            if label is not None and label.type == "done":
+                labelling = False
+                if recorder is not None:  # "done" leaves the screen it was said on
+                    recorder.add_frame(k + 1, obs["screenshot"], read_grounding())
             obs, reward, terminated, truncated, info = env.step(action)
             step.error = info.get("last_action_error")
             rollout.steps.append(step)
@@ -218,7 +242,8 @@ def run_episode(
         if keep_screenshots:
             rollout.screenshots.append(obs["screenshot"])
         if recorder is not None:
-            recorder.add_frame(len(rollout.steps), obs["screenshot"])
+            if labelling:
+                recorder.add_frame(len(rollout.steps), obs["screenshot"], read_grounding())
             rollout.recorded = (str(recorder.root), recorder.finish(rollout))
     except BaseException as e:
         if recorder is not None:

@@ -4,7 +4,7 @@ RUN/train_config.json                     the resolved training config
 RUN/checkpoints/step_000500/              every --checkpoint-every steps and at the end:
     config.json, model.safetensors        save_pretrained (the model alone)
     README.md                             the model card (model/card.py)
-    trainer_state.pt                      step, optimizer, scheduler, RNG
+    trainer_state.pt                      step, optimizer, training seconds, RNG
 RUN/model/                                the final model and its card, for
                                           `AutoModel.from_pretrained` after `import screenpilot`
 
@@ -42,7 +42,7 @@ def latest_checkpoint(run: str | Path) -> Path | None:
 
 
 def save_checkpoint(
-    run, step, model, optimizer, scheduler, train_config_json: str, card: str | None = None
+    run, step, model, optimizer, spent_s: float, train_config_json: str, card: str | None = None
 ) -> Path:
     """Written to a temporary directory then renamed: a crash never leaves a half checkpoint
     that --resume would pick. ``card`` is the model card's text (README.md)."""
@@ -60,7 +60,7 @@ def save_checkpoint(
             "format_version": CHECKPOINT_FORMAT_VERSION,
             "step": step,
             "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
+            "spent_s": spent_s,  # training seconds so far: a minutes budget resumes from it
             "torch_rng": torch.get_rng_state(),
         },
         tmp / "trainer_state.pt",

@@ -6,6 +6,8 @@ bins across the screen. Pixels become bins only through ``dataset.actions.pixel_
 and come back through ``bin_to_pixel``, so any screen size maps onto the same grid.
 Typed text is a span (first and last byte) copied from the task: tasks say what to type,
 and a pointer is far easier to learn from pixels than spelling byte by byte.
+Grounding labels (the visible words of a screenshot and their boxes) become "where is W?"
+queries: the word's bytes and its box in the model's image pixels.
 No torch here: this runs in DataLoader workers and in tests.
 """
 
@@ -194,3 +196,32 @@ class ActionCodec:
             key = self.key_vocab[int(pred["key"])]
             return Action("key", key="Enter" if key == "<unk>" else key)
         return Action(kind)
+
+
+# ---- grounding queries ----------------------------------------------------------------
+def encode_grounding(
+    items, screen: tuple[int, int], image: tuple[int, int], queries: int, max_bytes: int, rng
+) -> dict:
+    """A screenshot's text items -> up to ``queries`` "where is W?" queries:
+    ``g_ids`` (queries, max_bytes) byte tokens, ``g_len`` (queries,) real bytes (0: no
+    query), ``g_box`` (queries, 4) x0 y0 x1 y1 in the model's (width, height) ``image``
+    pixels. A text shown twice has no single answer and a text longer than ``max_bytes``
+    would be cut into another word, so both are left out; ``rng`` picks which of the
+    rest when there are more than ``queries``."""
+    ids = np.zeros((queries, max_bytes), np.int64)
+    lengths = np.zeros(queries, np.int64)
+    boxes = np.full((queries, 4), -1.0, np.float32)
+    seen: dict[str, int] = {}
+    for item in items:
+        seen[item["text"]] = seen.get(item["text"], 0) + 1
+    unique = [it for it in items
+              if seen[it["text"]] == 1 and 0 < len(it["text"].encode("utf-8")) <= max_bytes]  # fmt: skip
+    if len(unique) > queries:
+        unique = [unique[i] for i in sorted(rng.choice(len(unique), queries, replace=False))]
+    sx, sy = image[0] / screen[0], image[1] / screen[1]
+    for q, item in enumerate(unique):
+        raw = item["text"].encode("utf-8")
+        ids[q, : len(raw)] = np.frombuffer(raw, np.uint8).astype(np.int64) + BYTE_OFFSET
+        lengths[q] = len(raw)
+        boxes[q] = (item["x0"] * sx, item["y0"] * sy, item["x1"] * sx, item["y1"] * sy)
+    return {"g_ids": ids, "g_len": lengths, "g_box": boxes}

@@ -8,7 +8,7 @@ from transformers import PretrainedConfig
 from .codec import DEFAULT_KEYS
 
 # Bumped whenever a checkpoint of the old layout could load but would mean something else.
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2  # 2: the stem's convs are a list (stem_layers), grounding
 
 
 class VLAConfig(PretrainedConfig):
@@ -45,6 +45,16 @@ class VLAConfig(PretrainedConfig):
         scroll_step: int = 100,
         max_scroll_steps: int = 5,
         key_vocab: list[str] | None = None,
+        # Grounding: besides the action, point at "where is W?" for up to this many words
+        # of the same screenshot (from the dataset's grounding labels), each one extra token
+        # that reads the patches and that nothing else reads (acting never sees them). The
+        # loss is weighted by grounding_weight; 0 turns the objective off.
+        grounding_queries: int = 16,
+        grounding_query_bytes: int = 16,
+        grounding_weight: float = 0.5,
+        # Residual 3x3 convs at the stem's (3, 4)-pixel cell resolution before the patch
+        # embedding: each one widens what a patch token sees of the strokes around it.
+        stem_layers: int = 1,
         format_version: int = MODEL_FORMAT_VERSION,
         **kwargs,
     ):
@@ -66,6 +76,10 @@ class VLAConfig(PretrainedConfig):
         self.scroll_step = scroll_step
         self.max_scroll_steps = max_scroll_steps
         self.key_vocab = list(key_vocab) if key_vocab is not None else list(DEFAULT_KEYS)
+        self.grounding_queries = grounding_queries
+        self.grounding_query_bytes = grounding_query_bytes
+        self.grounding_weight = grounding_weight
+        self.stem_layers = stem_layers
         self.format_version = format_version
         super().__init__(**kwargs)
 

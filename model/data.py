@@ -1,5 +1,6 @@
-"""Training data: the held-out split, preloading into memory, and a batch order that is a
-pure function of (seed, step), so a resumed run and every data-parallel rank agree on it."""
+"""Training data: the held-out split, preloading into memory, task-balanced sampling, and a
+batch order (and augmentation) that is a pure function of (seed, step), so a resumed run
+and every data-parallel rank agree on it."""
 
 from __future__ import annotations
 
@@ -51,48 +52,120 @@ def split_episodes(datasets, val_fraction: float, seed: int):
     return [k for k in keys if k not in val], [k for k in keys if k in val]
 
 
-class TensorSamples:
-    """Every preprocessed sample held as stacked tensors: a batch is one index_select."""
+class Featurizer:
+    """Raw sample -> model features, the same in every process and on every path: the
+    augmentation (when training) and the grounding queries are drawn from a generator
+    seeded by (seed, step, sample), so a resumed run and every rank see the same batches.
+    Picklable: it travels to DataLoader workers."""
 
-    def __init__(self, features: dict[str, torch.Tensor]):
-        self.features = features
+    def __init__(self, preprocessor: Preprocessor, augment=None, seed: int = 0):
+        self.preprocessor = preprocessor
+        self.augment = augment
+        self.seed = seed
+
+    def __call__(self, sample: dict, step: int | None, index: int) -> dict:
+        if step is None:  # evaluation: the sample as it is, a fixed choice of queries
+            return self.preprocessor(sample)
+        rng = np.random.default_rng([self.seed, step, index])
+        if self.augment is not None:
+            sample = self.augment(sample, rng)
+        return self.preprocessor(sample, rng)
+
+
+class MemorySamples:
+    """Every sample decoded once and held in memory (frames as uint8): a batch is a few
+    list lookups plus the preprocessing, which is cheap beside a training step and lets
+    the augmentation differ at every step."""
+
+    def __init__(self, samples: list[dict], featurize: Featurizer, tasks: list[str]):
+        self.samples, self.featurize, self.tasks = samples, featurize, tasks
 
     def __len__(self) -> int:
-        return len(next(iter(self.features.values())))
+        return len(self.samples)
 
-    def batch(self, indices) -> dict:
-        idx = torch.as_tensor(indices, dtype=torch.long)
-        return {k: v.index_select(0, idx) for k, v in self.features.items()}
+    def batch(self, indices, step: int | None = None) -> dict:
+        return collate([self.featurize(self.samples[i], step, int(i)) for i in indices])
+
+    def subset(self, limit: int) -> MemorySamples:
+        """At most ``limit`` samples spread evenly over the set (fixed across calls)."""
+        if len(self) <= limit:
+            return self
+        picks = np.linspace(0, len(self) - 1, limit).round().astype(int)
+        return MemorySamples([self.samples[i] for i in picks], self.featurize,
+                             [self.tasks[i] for i in picks])  # fmt: skip
 
 
-def preload(samples: StepSamples, num_workers: int, desc: str = "preloading") -> TensorSamples:
-    """Decode and preprocess every sample once, in order (one GOP decode serves the
-    neighbouring steps of an episode), spreading the work over DataLoader workers."""
+class StreamedSamples(torch.utils.data.Dataset):
+    """Samples decoded on demand in DataLoader workers, for sets too big for memory;
+    indexed by (step, sample) so the featurizer draws what MemorySamples would."""
+
+    def __init__(self, samples: StepSamples, featurize: Featurizer, tasks: list[str]):
+        self.samples, self.featurize, self.tasks = samples, featurize, tasks
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, key):
+        step, i = key if isinstance(key, tuple) else (None, key)
+        return self.featurize(self.samples[i], step, i)
+
+
+def _as_list(samples: list[dict]) -> list[dict]:
+    return samples
+
+
+def preload(samples, num_workers: int, desc: str = "preloading") -> list[dict]:
+    """Decode every raw sample once, in order (one GOP decode serves the neighbouring
+    steps of an episode), spreading the work over DataLoader workers."""
     from screenpilot.console import progress_bar
 
     loader = torch.utils.data.DataLoader(
-        samples, batch_size=64, shuffle=False, num_workers=num_workers, collate_fn=collate
+        samples, batch_size=64, shuffle=False, num_workers=num_workers, collate_fn=_as_list
     )
-    parts: dict[str, list] = {}
-    for batch in progress_bar(loader, desc=desc, unit="batch", leave=False):
-        for k, v in batch.items():
-            parts.setdefault(k, []).append(v)
-    return TensorSamples({k: torch.cat(v) for k, v in parts.items()})
+    out: list[dict] = []
+    for part in progress_bar(loader, desc=desc, unit="batch", leave=False):
+        out.extend(part)
+    return out
+
+
+def sample_tasks(samples: StepSamples) -> list[str]:
+    """Each sample's task: the env it was recorded in (every episode of a task has its
+    own task text), else the text itself."""
+    return [samples.datasets[key[0]][key[1]].meta.get("metadata", {}).get("env")
+            or samples.datasets[key[0]][key[1]].task for key, _ in samples.index]  # fmt: skip
+
+
+def task_weights(tasks: list[str], balance: float) -> np.ndarray | None:
+    """Sampling probabilities of the samples: a task with n samples gets a share in
+    proportion to n ** (1 - balance): 0 keeps the data's own mix, 1 gives every task the
+    same share (click-link's single step an episode then counts as much as login-user's
+    six). None when nothing is reweighted."""
+    if balance == 0:
+        return None
+    names, inverse, counts = np.unique(np.asarray(tasks, dtype=object).astype(str),
+                                       return_inverse=True, return_counts=True)  # fmt: skip
+    share = counts.astype(np.float64) ** (1 - balance)
+    weights = (share / share.sum())[inverse] / counts[inverse]
+    return weights / weights.sum()
 
 
 def make_samples(datasets, keys, model_config) -> StepSamples:
-    return StepSamples(
-        datasets, history=model_config.history, transform=Preprocessor(model_config), episodes=keys
-    )
+    """Raw samples (the model's preprocessing runs later, per batch: see Featurizer)."""
+    return StepSamples(datasets, history=model_config.history, episodes=keys)
 
 
 def estimate_bytes(n_samples: int, model_config) -> int:
     return n_samples * 3 * model_config.image_height * model_config.image_width
 
 
-def global_batch_indices(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
+def global_batch_indices(
+    n: int, batch_size: int, seed: int, step: int, weights: np.ndarray | None = None
+) -> np.ndarray:
     """The samples of global batch ``step``: an endless stream of seeded permutations
-    (one per epoch), cut into batches. Needs no state, so resuming is exact."""
+    (one per epoch), cut into batches; with ``weights``, a seeded draw of the batch from
+    them. Needs no state, so resuming is exact."""
+    if weights is not None:
+        return np.random.default_rng([seed, step]).choice(n, size=batch_size, p=weights)
     out = []
     start = step * batch_size
     while len(out) < batch_size:
@@ -111,29 +184,32 @@ def rank_slice(indices: np.ndarray, rank: int, world: int) -> np.ndarray:
 
 
 class BatchOrder(torch.utils.data.Sampler):
-    """A DataLoader batch_sampler giving this rank's share of global batches from ``start``."""
+    """A DataLoader batch_sampler giving this rank's share of global batches from ``start``,
+    as (step, sample) keys for StreamedSamples."""
 
-    def __init__(self, n, batch_size, seed, start, stop, rank=0, world=1):
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.start, self.stop, self.rank, self.world = start, stop, rank, world
+    def __init__(self, n, batch_size, seed, start, steps, rank=0, world=1, weights=None):
+        self.n, self.batch_size, self.seed, self.weights = n, batch_size, seed, weights
+        self.start, self.steps, self.rank, self.world = start, steps, rank, world
 
     def __iter__(self):
-        for step in range(self.start, self.stop):
-            idx = global_batch_indices(self.n, self.batch_size, self.seed, step)
-            yield rank_slice(idx, self.rank, self.world).tolist()
+        for step in range(self.start, self.start + self.steps):
+            idx = global_batch_indices(self.n, self.batch_size, self.seed, step, self.weights)
+            yield [(step, int(i)) for i in rank_slice(idx, self.rank, self.world)]
 
     def __len__(self) -> int:
-        return self.stop - self.start
+        return self.steps
 
 
-def batches(train_set, cfg, start: int, rank: int, world: int):
-    """An iterator of this rank's batches for steps start..cfg.steps-1."""
-    if isinstance(train_set, TensorSamples):
-        for step in range(start, cfg.steps):
-            idx = global_batch_indices(len(train_set), cfg.batch_size, cfg.seed, step)
-            yield train_set.batch(rank_slice(idx, rank, world))
+def batches(train_set, cfg, start: int, rank: int, world: int, steps: int):
+    """An iterator of this rank's batches for ``steps`` steps from ``start``."""
+    weights = task_weights(train_set.tasks, cfg.task_balance)
+    if isinstance(train_set, MemorySamples):
+        for step in range(start, start + steps):
+            idx = global_batch_indices(len(train_set), cfg.batch_size, cfg.seed, step, weights)
+            yield train_set.batch(rank_slice(idx, rank, world), step)
         return
-    order = BatchOrder(len(train_set), cfg.batch_size, cfg.seed, start, cfg.steps, rank, world)
+    order = BatchOrder(len(train_set), cfg.batch_size, cfg.seed, start, steps, rank, world,
+                       weights)  # fmt: skip
     loader = torch.utils.data.DataLoader(
         train_set,
         batch_sampler=order,

@@ -11,7 +11,7 @@ from .codec import POINTED, ActionCodec
 
 # Every rank reports all of these, so counts sum across ranks in one fixed-size tensor.
 COUNT_KEYS = ("n", "action_ok", "type_ok", "n_point", "point_ok", "n_text", "text_ok",
-              "n_key", "key_ok")  # fmt: skip
+              "n_key", "key_ok", "n_ground", "ground_ok")  # fmt: skip
 
 
 def score_batch(codec: ActionCodec, batch: dict, pred: dict, tolerance: int) -> dict:
@@ -58,7 +58,7 @@ def summarize(counts: dict) -> dict:
     """Counts -> accuracies (absent when nothing of that kind was scored)."""
     out = {}
     for name, total in (("action", "n"), ("type", "n"), ("click", "n_point"),
-                        ("text", "n_text"), ("key", "n_key")):  # fmt: skip
+                        ("text", "n_text"), ("key", "n_key"), ("ground", "n_ground")):  # fmt: skip
         hits = counts["point_ok" if name == "click" else f"{name}_ok"]
         if counts[total]:
             out[f"{name}_acc"] = hits / counts[total]

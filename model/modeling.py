@@ -3,6 +3,7 @@
 One early-fusion encoder reads everything at once:
 
     [2 query tokens | 140 patch tokens (conv stem) | task byte tokens | K previous actions]
+      (+ when training: G grounding tokens, "where is W?", that only read the patches)
 
 and every head reads the final states:
 
@@ -13,6 +14,11 @@ and every head reads the final states:
     text  <- a span copied from the task: a start pointer over the task bytes, then an end
              pointer conditioned on the chosen start
     key, scroll <- classes from query 0
+
+The grounding tokens are the reading lesson: one token a word of the screenshot (its bytes,
+pooled), answered by the click pointer over the patches that show it. Many words a frame
+cost one encoder pass, and since nothing else attends to them the action heads compute
+exactly what they compute at inference, when there are none.
 
 Pointers instead of coordinate or spelling classes: the answer is where the evidence is
 (the patch that shows the button, the bytes that name the text), which a small model
@@ -40,8 +46,8 @@ NUM_QUERIES = 2
 
 
 class PatchStem(nn.Module):
-    """Pixels -> one token per patch. A space-to-depth conv to a (3, 4)-pixel cell, a
-    residual 3x3 conv that sees strokes across cell borders, then the patch embedding."""
+    """Pixels -> one token per patch. A space-to-depth conv to a (3, 4)-pixel cell, residual
+    3x3 convs that see strokes across cell borders, then the patch embedding."""
 
     def __init__(self, cfg: VLAConfig):
         super().__init__()
@@ -50,14 +56,17 @@ class PatchStem(nn.Module):
             raise ValueError("patch size must be a multiple of the stem stride")
         c = cfg.stem_channels
         self.cell = nn.Conv2d(3, c, kernel_size=(sh, sw), stride=(sh, sw))
-        self.mix = nn.Conv2d(c, c, kernel_size=3, padding=1)
+        self.mix = nn.ModuleList(
+            nn.Conv2d(c, c, kernel_size=3, padding=1) for _ in range(cfg.stem_layers)
+        )
         ph, pw = cfg.patch_height // sh, cfg.patch_width // sw
         self.patch = nn.Conv2d(c, cfg.hidden_size, kernel_size=(ph, pw), stride=(ph, pw))
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = image.float() / 127.5 - 1.0  # (B, 3, H, W) uint8 -> [-1, 1]
         x = F.gelu(self.cell(x))  # (B, C, H/3, W/4)
-        x = x + F.gelu(self.mix(x))
+        for conv in self.mix:
+            x = x + F.gelu(conv(x))
         x = self.patch(x)  # (B, D, rows, cols)
         return x.flatten(2).transpose(1, 2)  # (B, N, D)
 
@@ -110,8 +119,8 @@ class Pointer(nn.Module):
         self.scale = 1.0 / math.sqrt(d)
 
     def forward(self, query: torch.Tensor, cands: torch.Tensor) -> torch.Tensor:
-        # query (B, D), cands (B, N, D) -> (B, N)
-        return torch.einsum("bd,bnd->bn", self.q(query), self.k(cands)) * self.scale
+        # query (B, D) or (B, G, D), cands (B, N, D) -> (B, N) or (B, G, N)
+        return torch.einsum("b...d,bnd->b...n", self.q(query), self.k(cands)) * self.scale
 
 
 class CellHead(nn.Module):
@@ -146,6 +155,35 @@ def _one_cpu_thread(device: torch.device):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def ground_mask(keep: torch.Tensor, first_patch: int, n_patches: int, words: int):
+    """The attention mask with grounding tokens appended to a sequence whose own tokens
+    are ``keep`` (B, T): those tokens see what they always see and never a grounding
+    token; a grounding token sees the patches and itself. -> (B, 1, T+G, T+G)."""
+    B, T = keep.shape
+    mask = torch.zeros(B, T + words, T + words, dtype=torch.bool, device=keep.device)
+    mask[:, :T, :T] = keep[:, None, :]
+    mask[:, T:, first_patch : first_patch + n_patches] = True
+    mask[:, T:, T:] = torch.eye(words, dtype=torch.bool, device=keep.device)
+    return mask[:, None]
+
+
+def box_patches(boxes: torch.Tensor, rows: int, cols: int, ph: int, pw: int) -> torch.Tensor:
+    """(B, G, 4) x0 y0 x1 y1 boxes in image pixels -> (B, G, rows*cols): the patches that
+    show a quarter or more of the box (or of the patch, for a box larger than one), so
+    every box has at least one and a patch grazed by a word's edge is not one."""
+    dev = boxes.device
+    py0 = (torch.arange(rows, device=dev) * ph).repeat_interleave(cols).float()  # (N,)
+    px0 = (torch.arange(cols, device=dev) * pw).repeat(rows).float()
+    x0, y0, x1, y1 = (boxes[..., i : i + 1] for i in range(4))  # (B, G, 1)
+    iw = (torch.minimum(x1, px0 + pw) - torch.maximum(x0, px0)).clamp(min=0)
+    ih = (torch.minimum(y1, py0 + ph) - torch.maximum(y0, py0)).clamp(min=0)
+    area = ((x1 - x0) * (y1 - y0)).clamp(min=1e-6)
+    inter = iw * ih
+    return (inter > 0) & (
+        inter >= 0.25 * torch.minimum(area, torch.tensor(ph * pw * 1.0, device=dev))
+    )
 
 
 class VLAModel(PreTrainedModel):
@@ -187,6 +225,8 @@ class VLAModel(PreTrainedModel):
         self.span_start = Pointer(d)
         self.span_end = Pointer(d)
         self.end_from_start = nn.Linear(d, d)
+        self.ground_query = nn.Parameter(torch.zeros(d))  # marks a token as "where is W?"
+        self.ground_in = nn.Linear(d, d)
         self.post_init()
         self._preprocessor = None
 
@@ -202,10 +242,12 @@ class VLAModel(PreTrainedModel):
             nn.init.zeros_(module.bias)
         elif module is self:
             nn.init.normal_(self.queries, std=0.02)
+            nn.init.normal_(self.ground_query, std=0.02)
 
     # ---- encoder ----------------------------------------------------------------------
-    def encode(self, batch: dict) -> dict:
-        """Inputs -> final token states, split by what they stand for."""
+    def encode(self, batch: dict, ground: bool = False) -> dict:
+        """Inputs -> final token states, split by what they stand for. ``ground`` adds
+        the batch's grounding queries (``g_ids``, ``g_len``) as tokens of their own."""
         image, task_ids = batch["image"], batch["task_ids"]
         B = image.shape[0]
         # Padding past the longest task of the batch costs attention and buys nothing; a
@@ -239,6 +281,11 @@ class VLAModel(PreTrainedModel):
         always = torch.ones(B, NUM_QUERIES + N, dtype=torch.bool, device=dev)
         keep = torch.cat([always, text_ok, hist_ok], dim=1)  # (B, T)
         mask = keep[:, None, None, :]  # (B, 1, 1, T)
+        T = x.shape[1]
+        if ground:
+            words = self.ground_tokens(batch["g_ids"], batch["g_len"])  # (B, G, D)
+            x = torch.cat([x, words], dim=1)
+            mask = ground_mask(keep, NUM_QUERIES, N, words.shape[1])  # (B, 1, T+G, T+G)
         for block in self.blocks:
             x = block(x, mask)
         h = self.ln_f(x)
@@ -248,7 +295,35 @@ class VLAModel(PreTrainedModel):
             "patches": h[:, NUM_QUERIES : NUM_QUERIES + N],  # (B, N, D)
             "text": h[:, NUM_QUERIES + N : NUM_QUERIES + N + L],  # (B, L, D)
             "text_ok": text_ok,
+            "ground": h[:, T:],  # (B, G, D); G = 0 unless ``ground``
         }
+
+    def ground_tokens(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, G, bytes) words -> (B, G, D): the mean of their bytes' embeddings, each with
+        its position (the task text's own tables, so a word reads alike in both places)."""
+        pos = torch.arange(ids.shape[-1], device=ids.device)
+        emb = self.byte_emb(ids) + self.byte_pos(pos)  # (B, G, bytes, D)
+        real = (pos < lengths.unsqueeze(-1)).unsqueeze(-1).to(emb.dtype)
+        word = (emb * real).sum(2) / lengths.clamp(min=1).unsqueeze(-1).to(emb.dtype)
+        return self.ground_in(word) + self.ground_query
+
+    def ground(self, batch: dict, s: dict | None = None):
+        """ "Where is W?" for the batch's grounding queries: (logits (B, G, N) over the
+        patches, positives (B, G, N): the patches that show the word, valid (B, G))."""
+        if s is None:
+            s = self.encode(batch, ground=True)
+        logits = self.point(s["ground"], s["patches"]).float()  # the click's own pointer
+        positives = box_patches(batch["g_box"], *self.config.grid,
+                                self.config.patch_height, self.config.patch_width)  # fmt: skip
+        valid = (batch["g_len"] > 0) & positives.any(-1)
+        return logits, positives, valid
+
+    @torch.no_grad()
+    def ground_hits(self, batch: dict):
+        """(hits (B, G), valid (B, G)): the pointer's top patch shows the word."""
+        logits, positives, valid = self.ground(batch)
+        top = positives.gather(-1, logits.argmax(-1, keepdim=True)).squeeze(-1)
+        return top & valid, valid
 
     def heads(self, s: dict, chosen: dict) -> dict:
         """Every head's logits (fp32). ``chosen`` holds the patch / patch2 / span_start the
@@ -277,7 +352,8 @@ class VLAModel(PreTrainedModel):
     def forward(self, batch: dict):
         """-> (loss, logs). The loss is the mean over samples of each sample's summed head
         losses, so data-parallel ranks averaging their gradients equal one big batch."""
-        s = self.encode(batch)
+        grounding = self.config.grounding_weight > 0 and "g_ids" in batch
+        s = self.encode(batch, ground=grounding)
         chosen = {k: batch[f"t_{k}"] for k in ("patch", "patch2", "span_start")}
         logits = self.heads(s, chosen)
         per_sample = torch.zeros(batch["image"].shape[0], device=batch["image"].device)
@@ -289,6 +365,21 @@ class VLAModel(PreTrainedModel):
             ce = F.cross_entropy(lg, target, ignore_index=IGNORE, reduction="none")  # (B,)
             per_sample = per_sample + ce
             logs[f"loss_{name}"] = ce.detach().sum() / (target != IGNORE).sum().clamp(min=1)
+        if grounding:
+            g_logits, positives, valid = self.ground(batch, s)
+            neg = torch.finfo(torch.float32).min
+            # -log P(the pointer lands on any patch of the word): a long word spans several
+            # patches, and any of them is a right answer.
+            ce = torch.logsumexp(g_logits, -1) - torch.logsumexp(
+                g_logits.masked_fill(~positives, neg), -1
+            )  # (B, G)
+            ce = torch.where(valid, ce, torch.zeros_like(ce))
+            n = valid.sum(1).clamp(min=1)
+            per_sample = per_sample + self.config.grounding_weight * ce.sum(1) / n
+            hits = positives.gather(-1, g_logits.argmax(-1, keepdim=True)).squeeze(-1) & valid
+            total = valid.sum().clamp(min=1)
+            logs["loss_ground"] = ce.detach().sum() / total
+            logs["ground_acc"] = hits.sum() / total
         loss = per_sample.mean()
         logs["loss"] = loss.detach()
         return loss, logs

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codec import ActionCodec, encode_task
+from .codec import ActionCodec, encode_grounding, encode_task
 
 
 def resize_screenshot(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -32,6 +32,8 @@ class Preprocessor:
         self.max_task_bytes = config.max_task_bytes
         self.history = config.history
         self.codec: ActionCodec = config.codec()
+        self.grounding_queries = config.grounding_queries
+        self.grounding_query_bytes = config.grounding_query_bytes
 
     def inputs(self, screenshot: np.ndarray, task: str, history) -> dict:
         """What the model reads: pixels, task bytes, previous actions."""
@@ -49,8 +51,10 @@ class Preprocessor:
         out.update(self.codec.encode_history(history, task, screen, self.history))
         return out
 
-    def __call__(self, sample: dict) -> dict:
-        """A StepSamples sample -> inputs + targets (+ what evaluation needs to score)."""
+    def __call__(self, sample: dict, rng: np.random.Generator | None = None) -> dict:
+        """A StepSamples sample -> inputs + targets (+ what evaluation needs to score).
+        ``rng`` picks the grounding queries when a screen has more words than queries (by
+        default a fixed choice per sample)."""
         image = sample["image"]
         screen = tuple(sample.get("screen") or (image.shape[1], image.shape[0]))
         out = self.inputs(image, sample["task"], sample["history"])
@@ -61,6 +65,13 @@ class Preprocessor:
         out["t_x"] = np.int64(-1 if action.x is None else action.x)
         out["t_y"] = np.int64(-1 if action.y is None else action.y)
         out["screen"] = np.asarray(screen, np.int64)
+        if self.grounding_queries > 0:
+            if rng is None:
+                rng = np.random.default_rng([*sample.get("episode", (0, 0)), sample.get("step", 0)])
+            out.update(encode_grounding(
+                sample.get("grounding") or [], screen, (self.width, self.height),
+                self.grounding_queries, self.grounding_query_bytes, rng,
+            ))  # fmt: skip
         return out
 
 

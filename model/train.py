@@ -17,23 +17,29 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
+from .augment import Augment
 from .card import CARD_FILE, render_card
 from .checkpoint import checkpoint_dir, latest_checkpoint, load_trainer_state, save_checkpoint
 from .configuration import VLAConfig
 from .data import (
-    TensorSamples,
+    Featurizer,
+    MemorySamples,
+    StreamedSamples,
     batches,
     estimate_bytes,
     make_samples,
     open_datasets,
     preload,
+    sample_tasks,
     split_episodes,
 )
 from .errors import CheckpointError, TrainConfigError
 from .metrics import COUNT_KEYS, draw_prediction, score_batch, summarize
+from .preprocess import Preprocessor
 from .run_metrics import METRICS_FILE
 from .train_config import TrainConfig, add_train_arguments, config_from_args
 
@@ -74,13 +80,44 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
-def lr_factor(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup, then cosine from 1 down to ``min_lr_ratio`` at the last step."""
+def lr_factor(step: int, progress: float, cfg: TrainConfig) -> float:
+    """Linear warmup over the first steps, then cosine from 1 down to ``min_lr_ratio`` as
+    ``progress`` (the share of the budget spent: steps, or minutes) goes from 0 to 1."""
     if step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
-    span = max(1, cfg.steps - cfg.warmup_steps)
-    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    progress = min(1.0, max(0.0, progress))
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class Budget:
+    """How far training has come: by steps, or with ``minutes`` by the wall clock (so a
+    slower CPU trains fewer steps in the same time, and uses all of it). The cosine's
+    progress after warmup is the share of the budget spent; every rank follows rank 0's
+    clock, so they stop at the same step."""
+
+    def __init__(self, cfg: TrainConfig, start: int, spent_s: float, device, world: int):
+        self.cfg, self.start, self.device, self.world = cfg, start, device, world
+        self.spent_before = spent_s  # training seconds of the runs this one resumes
+        self.began = time.perf_counter()
+        self.paused = 0.0  # evaluation and checkpoints do not count against the budget
+
+    def spent_s(self) -> float:
+        return self.spent_before + time.perf_counter() - self.began - self.paused
+
+    def progress(self, step: int) -> float:
+        """The share of the budget spent once ``step`` steps are done (same on every rank)."""
+        cfg = self.cfg
+        if cfg.minutes <= 0:
+            return (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+        share = self.spent_s() / (cfg.minutes * 60)
+        if self.world > 1:
+            t = torch.tensor([share], dtype=torch.float64, device=self.device)
+            dist.broadcast(t, src=0)
+            share = float(t)
+        return share
+
+    def done(self, step: int, progress: float) -> bool:
+        return progress >= 1.0 if self.cfg.minutes > 0 else step >= self.cfg.steps
 
 
 def no_weight_decay(model: torch.nn.Module) -> set[str]:
@@ -106,17 +143,8 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, fused: bool):
 
 
 # ---- evaluation ---------------------------------------------------------------------------
-def subset(samples: TensorSamples, limit: int) -> TensorSamples:
-    """At most ``limit`` samples spread evenly over the set (fixed across evaluations)."""
-    n = len(samples)
-    if n <= limit:
-        return samples
-    idx = torch.linspace(0, n - 1, limit).round().long()
-    return TensorSamples({k: v.index_select(0, idx) for k, v in samples.features.items()})
-
-
 @torch.no_grad()
-def evaluate(model, samples: TensorSamples, cfg, device, rank, world, keep_images=0):
+def evaluate(model, samples: MemorySamples, cfg, device, rank, world, keep_images=0):
     """Accuracy counts over ``samples`` (each rank scores its share; the counts are summed)."""
     model.eval()
     counts = dict.fromkeys(COUNT_KEYS, 0)
@@ -127,8 +155,12 @@ def evaluate(model, samples: TensorSamples, cfg, device, rank, world, keep_image
         on_dev = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         with autocast(device, cfg.precision):
             pred = model.predict_batch(on_dev)
+            grounded = model.ground_hits(on_dev) if "g_ids" in on_dev else None
         for k, v in score_batch(model.codec, batch, pred, cfg.click_tolerance).items():
             counts[k] += v
+        if grounded is not None:
+            counts["n_ground"] += int(grounded[1].sum())
+            counts["ground_ok"] += int(grounded[0].sum())
         for i in range(min(keep_images - len(images), len(batch["image"]))):
             row = {k: int(v[i]) for k, v in batch.items() if k.startswith("t_")}
             prow = {k: int(v[i]) for k, v in pred.items()}
@@ -190,12 +222,29 @@ def build_model(cfg: TrainConfig, resume_from: Path | None):
 
     if resume_from is not None:
         return VLAModel.from_pretrained(resume_from)
+    if cfg.init:
+        return init_model(cfg)
     try:
         model_config = VLAConfig(**cfg.model)
     except TypeError as e:
         raise TrainConfigError(f"bad model config: {e}") from None
     torch.manual_seed(cfg.seed)
     return VLAModel(model_config)
+
+
+def init_model(cfg: TrainConfig):
+    """The weights of ``cfg.init`` (a model, checkpoint or run). Model fields the config
+    names must be the init model's own: the weights fix the architecture."""
+    from .checkpoint import load_model
+
+    model = load_model(cfg.init)
+    own = json.loads(json.dumps(model.config.vla_fields()))
+    for name, value in (cfg.model or {}).items():
+        if name in own and json.loads(json.dumps(value)) != own[name]:
+            raise TrainConfigError(
+                f"model.{name}={value!r}, but the init model {cfg.init} has {own[name]!r}"
+            )
+    return model
 
 
 def load_data(cfg: TrainConfig, model_config, rank: int):
@@ -205,19 +254,27 @@ def load_data(cfg: TrainConfig, model_config, rank: int):
     val = make_samples(datasets, val_keys, model_config) if val_keys else None
     if len(train) == 0:
         raise TrainConfigError(f"no training samples in {', '.join(cfg.data)}")
-    workers = cfg.num_workers
+    plain = Featurizer(Preprocessor(model_config), seed=cfg.seed)
+    featurize = Featurizer(Preprocessor(model_config), Augment() if cfg.augment else None,
+                           seed=cfg.seed)  # fmt: skip
+    workers, tasks = cfg.num_workers, sample_tasks(train)
     if estimate_bytes(len(train), model_config) <= cfg.preload_max_gib * 2**30:
-        train = preload(train, workers, desc=f"[rank {rank}] preloading train")
-    val_set = preload(val, workers, desc="preloading val") if val is not None else None
-    # Scoring the training set too shows overfitting (and is what a tiny test can check).
-    if isinstance(train, TensorSamples):
-        train_eval = subset(train, max(1, cfg.val_max_samples // 4))
+        train_set = MemorySamples(preload(train, workers, desc=f"[rank {rank}] preloading train"),
+                                  featurize, tasks)  # fmt: skip
+        # Scoring the training set too shows overfitting (and is what a tiny test can check).
+        train_eval = MemorySamples(train_set.samples, plain, tasks)
     else:
-        picks = torch.linspace(0, len(train) - 1, min(len(train), cfg.val_max_samples // 4))
-        train_eval = preload(torch.utils.data.Subset(train, picks.round().long().tolist()), 0)
-    if val_set is not None:
-        val_set = subset(val_set, cfg.val_max_samples)
-    return train, val_set, train_eval, len(train_keys), len(val_keys)
+        train_set = StreamedSamples(train, featurize, tasks)
+        picks = np.linspace(0, len(train) - 1, min(len(train), cfg.val_max_samples // 4))
+        picks = picks.round().astype(int).tolist()
+        subset = torch.utils.data.Subset(train, picks)
+        train_eval = MemorySamples(preload(subset, 0), plain, [tasks[i] for i in picks])
+    train_eval = train_eval.subset(max(1, cfg.val_max_samples // 4))
+    val_set = None
+    if val is not None:
+        val_set = MemorySamples(preload(val, workers, desc="preloading val"), plain,
+                                sample_tasks(val)).subset(cfg.val_max_samples)  # fmt: skip
+    return train_set, val_set, train_eval, len(train_keys), len(val_keys)
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> dict:
@@ -245,13 +302,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         run.mkdir(parents=True, exist_ok=True)
         (run / "train_config.json").write_text(cfg.to_json())
     optimizer = make_optimizer(model, cfg, fused=device.type == "cuda")
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg))
-    start = 0
+    start, spent_s = 0, 0.0
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
-        start = int(state["step"])
+        start, spent_s = int(state["step"]), float(state.get("spent_s", 0.0))
     step_model = model
     if world > 1:
         step_model = torch.nn.parallel.DistributedDataParallel(
@@ -262,68 +317,85 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
 
     log = RunLog(run, enabled=rank == 0, tensorboard=cfg.tensorboard)
     params = sum(p.numel() for p in model.parameters())
+    budget = Budget(cfg, start, spent_s, device, world)
 
     def card(model_dir: Path, step: int) -> str:
         return render_card(model_dir, cfg, step=step, parameters=params,
                            split=(n_train_eps, n_val_eps))  # fmt: skip
 
+    def save(step: int) -> None:
+        if rank == 0:
+            save_checkpoint(run, step, model, optimizer, budget.spent_s(), cfg.to_json(),
+                            card=card(checkpoint_dir(run, step), step))  # fmt: skip
+        if world > 1:
+            dist.barrier()
+
+    until = f"{cfg.minutes:g} minutes" if cfg.minutes > 0 else f"step {cfg.steps}"
     if rank == 0:
         print(f"{params / 1e6:.2f}M parameters; {len(train_set)} training samples "
               f"({n_train_eps} episodes), {n_val_eps} held-out episodes; {world} process(es) "
-              f"on {device}; steps {start}..{cfg.steps}", file=sys.stderr)  # fmt: skip
+              f"on {device}; from step {start} until {until}", file=sys.stderr)  # fmt: skip
 
     from screenpilot.console import progress_bar
 
-    bar = progress_bar(total=cfg.steps, initial=start, disable=rank != 0, unit="step")
+    # A minutes budget has no last step: the bar then counts minutes.
+    timed = cfg.minutes > 0
+    bar = progress_bar(total=round(cfg.minutes * 60) if timed else cfg.steps,
+                       initial=round(spent_s) if timed else start, disable=rank != 0,
+                       unit="s" if timed else "step")  # fmt: skip
     last_eval: dict = {}
     model.train()
-    tick, rate = time.perf_counter(), 0.0
-    for step, batch in enumerate(batches(train_set, cfg, start, rank, world), start=start):
+    tick, rate, done = time.perf_counter(), 0.0, start
+    endless = 10**12 if timed else cfg.steps - start
+    for step, batch in enumerate(batches(train_set, cfg, start, rank, world, endless), start):
+        factor = lr_factor(step, budget.progress(step), cfg)
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr * factor
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         with autocast(device, cfg.precision):
             loss, logs = step_model(batch)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
-        scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         done = step + 1
+        progress = budget.progress(done)
+        last = budget.done(done, progress)
 
         now = time.perf_counter()
         rate = cfg.batch_size / max(now - tick, 1e-9) if rate == 0 else (
             0.9 * rate + 0.1 * cfg.batch_size / max(now - tick, 1e-9))  # fmt: skip
         tick = now
-        if done % cfg.log_every == 0 or done == cfg.steps:
+        if done % cfg.log_every == 0 or last:
             values = {k: float(v) for k, v in logs.items()}
             if world > 1:  # the logged loss is the global batch's, as one process sees it
                 # On the compute device: NCCL reduces only CUDA tensors.
                 t = torch.tensor([values["loss"]], dtype=torch.float64, device=device)
                 dist.all_reduce(t)
                 values["loss"] = float(t) / world
-            values.update(lr=scheduler.get_last_lr()[0], grad_norm=float(grad_norm),
-                          samples_per_s=rate)  # fmt: skip
+            values.update(lr=cfg.lr * factor, grad_norm=float(grad_norm), samples_per_s=rate)
             log.scalars(done, "train", values)
             bar.set_postfix(loss=f"{values['loss']:.3f}", samples_s=f"{rate:.0f}", refresh=False)
-        bar.update(1)
-        if done % cfg.val_every == 0 or done == cfg.steps:
+        bar.update(round(budget.spent_s()) - bar.n if timed else 1)
+        paused = time.perf_counter()
+        if done % cfg.val_every == 0 or last:
             last_eval = run_evaluation(model, val_set, train_eval, cfg, device, rank, world, log,
                                        done)  # fmt: skip
             bar.write(f"step {done}: " + ", ".join(
                 f"{s} {k} {v:.3f}" for s, m in last_eval.items() for k, v in m.items()
                 if k.endswith("acc")))  # fmt: skip
-        if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-            if rank == 0:
-                save_checkpoint(run, done, model, optimizer, scheduler, cfg.to_json(),
-                                card=card(checkpoint_dir(run, done), done))  # fmt: skip
-            if world > 1:
-                dist.barrier()
-        if done % cfg.val_every == 0 or done % cfg.checkpoint_every == 0:
-            tick = time.perf_counter()  # samples/s measures training, not evaluation or saving
+        if done % cfg.checkpoint_every == 0 or last:
+            save(done)
+        # samples/s and the minutes budget measure training, not evaluation or saving
+        budget.paused += time.perf_counter() - paused
+        tick += time.perf_counter() - paused
+        if last:
+            break
     bar.close()
     if rank == 0:
         model.save_pretrained(run / "model")
         (run / "model" / "train_config.json").write_text(cfg.to_json())
-        (run / "model" / CARD_FILE).write_text(card(run / "model", cfg.steps), encoding="utf-8")
+        (run / "model" / CARD_FILE).write_text(card(run / "model", done), encoding="utf-8")
     log.close()
     if world > 1:
         dist.barrier()

@@ -18,7 +18,15 @@ from .errors import TrainConfigError
 class TrainConfig:
     data: list[str] = field(default_factory=list)  # dataset directories
     out: str = ""  # the run directory: config, checkpoints, logs, final model
+    # Weights to start from: a model, checkpoint or run directory (a DAgger round, a
+    # fine-tune). The weights only: the optimizer and the schedule start afresh.
+    init: str = ""
     steps: int = 2000
+    # A wall-clock budget instead of a step count (0: use steps): training stops after
+    # this many minutes of training (evaluation and checkpoints not counted), and the
+    # learning rate's cosine follows the clock, so a slower CPU gets fewer steps, not a
+    # cut-off schedule.
+    minutes: float = 0.0
     batch_size: int = 32  # global: split across data-parallel ranks
     lr: float = 2e-3  # small from-scratch transformers take a high peak rate
     min_lr_ratio: float = 0.05  # cosine decays to lr * this
@@ -39,6 +47,12 @@ class TrainConfig:
     val_fraction: float = 0.1  # of episodes, held out whole (never their steps alone)
     val_every: int = 250
     val_max_samples: int = 1024
+    # Sub-patch shifts of the screenshot (the labels move with it) and a brightness and
+    # contrast jitter, drawn afresh every step (model/augment.py).
+    augment: bool = True
+    # Share of the batches per task: 0 keeps the data's own mix (a task with six steps an
+    # episode gets six times the samples of a one-step task), 1 gives every task the same.
+    task_balance: float = 0.5
     click_tolerance: int = 4  # pixels (each axis) a click may miss its target by
     checkpoint_every: int = 500
     log_every: int = 10
@@ -54,6 +68,10 @@ class TrainConfig:
         for name in ("steps", "batch_size", "val_every", "checkpoint_every", "log_every"):
             if getattr(self, name) <= 0:
                 raise TrainConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.minutes < 0:
+            raise TrainConfigError(f"minutes must be positive (or 0 for steps), got {self.minutes}")
+        if not 0 <= self.task_balance <= 1:
+            raise TrainConfigError(f"task_balance must be in [0, 1], got {self.task_balance}")
         if self.lr <= 0:
             raise TrainConfigError(f"lr must be positive, got {self.lr}")
         if not 0 <= self.val_fraction < 1:
@@ -63,7 +81,20 @@ class TrainConfig:
         for path in self.data:
             if not Path(path).is_dir():
                 raise TrainConfigError(f"{path}: no such dataset directory")
+        if self.init:
+            self._validate_init()
         self._validate_model_fields()
+
+    def _validate_init(self) -> None:
+        from .checkpoint import resolve_model_dir
+        from .errors import CheckpointError
+
+        if not Path(self.init).is_dir():
+            raise TrainConfigError(f"init: {self.init}: no such model or run directory")
+        try:
+            resolve_model_dir(self.init)
+        except CheckpointError as e:
+            raise TrainConfigError(f"init: {e}") from None
 
     def _validate_model_fields(self) -> None:
         """``model`` names VLAConfig fields with values of their defaults' types: a typo
@@ -116,6 +147,7 @@ _FLAG_HELP = {
     "data": "dataset directories, comma-separated",
     "out": "run directory (config, checkpoints, TensorBoard logs, final model)",
     "steps": "optimizer steps",
+    "minutes": "train for this many minutes of wall clock instead of --steps",
     "batch_size": "global batch size (split across processes)",
     "lr": "peak learning rate",
     "device": "auto, cpu, cuda or cuda:N",
@@ -126,7 +158,7 @@ _FLAG_HELP = {
     "checkpoint_every": "save a checkpoint every N steps",
     "seed": "seed of initialisation and data order",
 }
-_DIRECT_FLAGS = ("steps", "batch_size", "lr", "device", "precision", "num_workers",
+_DIRECT_FLAGS = ("steps", "minutes", "batch_size", "lr", "device", "precision", "num_workers",
                  "val_every", "checkpoint_every", "seed")  # fmt: skip
 
 
@@ -146,6 +178,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"{_FLAG_HELP[name]} (default {getattr(defaults, name)})",
         )
     parser.add_argument("--compile", action="store_true", default=None, help=_FLAG_HELP["compile"])
+    parser.add_argument(
+        "--init", metavar="RUN", help="start from the weights of this model, checkpoint or run "
+        "(a fresh optimizer and schedule)",
+    )  # fmt: skip
     parser.add_argument("--config", metavar="FILE", help="JSON file of config fields")
     parser.add_argument(
         "--set",
@@ -198,6 +234,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         values["data"] = [p for p in args.data.split(",") if p]
     if args.out:
         values["out"] = args.out
+    if getattr(args, "init", None):
+        values["init"] = args.init
     for name in (*_DIRECT_FLAGS, "compile"):
         value = getattr(args, name, None)
         if value is not None:

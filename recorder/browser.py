@@ -8,10 +8,16 @@ pixels, whatever the window's position or decorations on the desktop.
 The browser is a sandbox BrowserEnv: with ``--url`` the open-ended web task (requests
 limited to the page's host), with ``--env`` one task instance per episode, judged by the
 task when it ends.
+
+Grounding: every frame's visible text items are read as it is captured (one evaluate,
+env/grounding.py), and those of the frame before each action are kept: the frame an
+input event (a press, a key, a wheel) follows. Actions are only derived from the events
+when the episode ends, so which frames they start on is known only as events arrive.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -22,6 +28,13 @@ from pathlib import Path
 from screenpilot.dataset.actions import normalize_key_name
 from screenpilot.dataset.errors import ActionError, UserError
 from screenpilot.dataset.events import Event
+from screenpilot.dataset.segment import frame_before
+
+# Input events that start an action: the frame before one is a frame the model learns from.
+ACTION_STARTS = frozenset({"mouse_down", "key_down", "scroll"})
+# Frames whose text items wait for an event (a few seconds' worth at 10 fps is plenty:
+# an event arrives within milliseconds of its frame).
+RECENT_FRAMES = 8
 
 # Runs in every document of the page. Capture phase, so a page that stops propagation
 # still reports; password fields report "*" instead of the character typed.
@@ -110,6 +123,23 @@ class _EventSink:
         self.page_origin: tuple[int, int] | None = None
         # Browser timestamps are wall-clock milliseconds; the episode clock is monotonic.
         self.wall_minus_mono = time.time() - time.monotonic()
+        self.recent_items: dict[int, list[dict]] = {}  # frame -> its text items
+        self.claimed: set[int] = set()  # frames an action starts on
+
+    def start(self, writer) -> None:
+        self.writer, self.masked, self.recent_items, self.claimed = writer, 0, {}, set()
+
+    def frame_read(self, frame: int, items: list[dict]) -> None:
+        """The text items of a frame just captured, kept until an event may claim them
+        (one may have already: events arrive while the items are being read)."""
+        self.recent_items[frame] = items
+        self.recent_items.pop(frame - RECENT_FRAMES, None)
+        self._store(frame)
+
+    def _store(self, frame: int) -> None:
+        stored = self.writer.grounding or {}
+        if frame in self.claimed and frame in self.recent_items and frame not in stored:
+            self.writer.add_grounding(frame, self.recent_items[frame])
 
     def __call__(self, source, payload: dict) -> None:
         if self.writer is None:
@@ -130,6 +160,10 @@ class _EventSink:
                     return  # dead keys, media keys: nothing a demonstration can use
         t = payload["t"] / 1000 - self.wall_minus_mono
         self.writer.add_event(Event(t=t, **{k: v for k, v in fields.items() if v is not None}))
+        if fields["kind"] in ACTION_STARTS and self.writer.frame_times:
+            frame = frame_before(self.writer.frame_times, t - self.writer.t0)
+            self.claimed.add(frame)
+            self._store(frame)
 
 
 def record_browser(
@@ -149,7 +183,6 @@ def record_browser(
     from screenpilot.dataset.format import EpisodeWriter
     from screenpilot.dataset.reader import open_dataset
     from screenpilot.env.browser_env import BrowserEnv
-    from screenpilot.env.frames import decode_png
 
     if not os.environ.get("DISPLAY"):
         raise UserError("record browser opens a window: it needs an X display ($DISPLAY)")
@@ -176,11 +209,11 @@ def record_browser(
             writer = EpisodeWriter(
                 out, obs["task"], width, height, fps=fps, source="browser", metadata=metadata
             )
-            sink.writer, sink.masked = writer, 0
+            sink.start(writer)
             announce(
                 f"episode {writer.index}: {obs['task']!r}; close the window or press Ctrl+C to stop"
             )
-            outcome = _record_episode(env, writer, fps, duration, stop, decode_png, bool(env_task))
+            outcome = _record_episode(env, writer, sink, fps, duration, stop, bool(env_task))
             sink.writer = None
             writer.header["metadata"]["masked_keys"] = sink.masked
             writer.header["metadata"]["page_origin_on_screen"] = sink.page_origin
@@ -203,8 +236,11 @@ def record_browser(
     return results
 
 
-def _record_episode(env, writer, fps, duration, stop, decode_png, judged: bool):
+def _record_episode(env, writer, sink: _EventSink, fps, duration, stop, judged: bool):
     """Frames until the task ends (judged), the window closes, time is up or stop."""
+    from screenpilot.env.frames import decode_png
+    from screenpilot.env.grounding import text_items
+
     page = env.page
     width, height = env.task.viewport
     clip = {"x": 0, "y": 0, "width": width, "height": height}
@@ -221,7 +257,9 @@ def _record_episode(env, writer, fps, duration, stop, decode_png, judged: bool):
                 png = page.screenshot(type="png", clip=clip)
                 # Stamped when the screenshot is back: an event during the capture then
                 # counts as after the previous frame, never before its own effect.
-                writer.add_frame(decode_png(png), t=time.monotonic())
+                frame = writer.add_frame(decode_png(png), t=time.monotonic())
+                with contextlib.suppress(Exception):  # a page navigating away has none
+                    sink.frame_read(frame, text_items(page, width, height))
                 next_frame = max(next_frame + 1 / fps, time.monotonic())
             if judged and now >= next_check:
                 result = env.task.validate(page)

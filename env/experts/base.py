@@ -50,9 +50,15 @@ class ExpertPolicy(Policy):
 
 
 def _registry() -> dict[str, str]:
-    from .miniwob_experts import POLICIES
+    """Full task name -> the expert's JavaScript, suite by suite."""
+    from . import miniwob_experts, synthetic_experts
 
-    return {f"miniwob.{task_id}": js for task_id, js in POLICIES.items()}
+    suites = {"miniwob": miniwob_experts.POLICIES, "synthetic": synthetic_experts.POLICIES}
+    return {
+        f"{suite}.{task_id}": js
+        for suite, policies in suites.items()
+        for task_id, js in policies.items()
+    }
 
 
 def expert_tasks() -> list[str]:

@@ -24,8 +24,8 @@ def test_info_json_and_text(small_dataset):
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     assert info["episodes"] == 2 and info["steps"] == 9 and info["frames"] == 20
-    assert info["screen_sizes"] == ["160x210"] and info["format_version"] == 1
-    assert info["action_types"]["click"] == 2
+    assert info["screen_sizes"] == ["160x210"] and info["format_version"] == 2
+    assert info["action_types"]["click"] == 2 and info["grounded"] == 0
     text = screenpilot("dataset", "info", small_dataset).stdout
     assert "episodes       2" in text and "click 2" in text
 
@@ -47,7 +47,7 @@ def test_check_passes_then_names_each_problem(small_dataset):
 
 def test_check_refuses_an_unknown_version(small_dataset):
     info = small_dataset / "meta/info.json"
-    info.write_text(info.read_text().replace('"format_version": 1', '"format_version": 7'))
+    info.write_text(json.dumps({**json.loads(info.read_text()), "format_version": 7}))
     out = screenpilot("dataset", "check", small_dataset)
     assert out.returncode == 1 and "version 7 is not supported" in out.stdout
 

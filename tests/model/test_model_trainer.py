@@ -56,16 +56,30 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
         assert b[step] == pytest.approx(a[step], rel=1e-6, abs=1e-7)
     wa = torch.load(full / "checkpoints/step_000006/trainer_state.pt", weights_only=True)
     wb = torch.load(part / "checkpoints/step_000006/trainer_state.pt", weights_only=True)
-    assert wa["scheduler"] == wb["scheduler"]
+    assert wa["step"] == wb["step"] == 6
     assert (part / "model" / "model.safetensors").exists()
 
 
 def test_schedule_warms_up_then_decays_to_the_floor():
     cfg = TrainConfig(steps=100, warmup_steps=10, lr=1.0, min_lr_ratio=0.1)
-    f = [lr_factor(s, cfg) for s in range(100)]
+    f = [lr_factor(s, (s - 10) / 90, cfg) for s in range(100)]
     assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in zip(f[10:], f[11:], strict=False))
-    assert lr_factor(100, cfg) == pytest.approx(0.1)
+    assert lr_factor(100, 1.0, cfg) == pytest.approx(0.1)
+    assert lr_factor(50, 1.7, cfg) == pytest.approx(0.1)  # a budget overrun stays at the floor
+
+
+def test_a_minutes_budget_stops_training_on_the_clock_with_the_schedule_spent(tmp_path):
+    data = synthetic_dataset(tmp_path / "ds")
+    run = tmp_path / "run"
+    # steps=1 would end a step-sized run at once: the clock decides here, not the steps.
+    train(config(tmp_path, data, run, steps=1, minutes=0.1, val_every=10**6,
+                 checkpoint_every=10**6))  # fmt: skip
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    train_lines = [d for d in lines if d["split"] == "train"]
+    assert len(train_lines) > 1  # more than the one step the step count says
+    assert train_lines[-1]["lr"] == pytest.approx(0.05 * TrainConfig().lr, rel=0.2)
+    assert (run / "model" / "model.safetensors").exists()
 
 
 def test_weight_decay_spares_biases_norms_embeddings_and_free_vectors():
