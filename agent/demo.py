@@ -11,8 +11,10 @@ import argparse
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from screenpilot.dataset.errors import UserError
 
 # Single- and multi-step tasks; reading words, typing into one and into two fields.
 DEFAULT_TASKS = (
@@ -25,23 +27,40 @@ DEFAULT_TASKS = (
     "miniwob.click-checkboxes",
     "miniwob.login-user",
 )
+READING_TASK = "synthetic.click-word"
 
 
 @dataclass(frozen=True)
 class DemoRecipe:
     episodes_per_task: int  # expert demonstrations of each task (training seeds 0..N-1)
-    train_steps: int
+    train_minutes: float  # wall clock: a slower CPU trains fewer steps, not longer
     eval_episodes: int  # per task, on seeds from 1,000,000 up
+    # Synthetic reading screens (synthetic.click-word: click the named word among many),
+    # recorded beside the demonstrations and trained on with them.
+    reading_episodes: int = 0
     # The random and expert baselines are a frame of reference; fewer episodes keep the
     # demo inside its 20 minutes (the random agent plays every episode to the step limit).
     baseline_episodes: int = 20
     batch_size: int = 32
 
 
-# Sized for 20 minutes on 2 cores, set-up included: training gets about half of it
-# (1,000 steps at ~70 samples/s). BENCHMARKS.md has what each stage took.
-FULL = DemoRecipe(episodes_per_task=250, train_steps=1000, eval_episodes=50)
-QUICK = DemoRecipe(episodes_per_task=40, train_steps=150, eval_episodes=10, baseline_episodes=10)
+# Sized for 20 minutes on 2 cores, set-up included: training gets about half of it.
+# BENCHMARKS.md has what each stage took.
+FULL = DemoRecipe(episodes_per_task=250, train_minutes=10, eval_episodes=50, reading_episodes=1000)
+QUICK = DemoRecipe(episodes_per_task=40, train_minutes=2, eval_episodes=10, baseline_episodes=10,
+                   reading_episodes=100)  # fmt: skip
+
+
+def recipe_for(minutes: float | None, quick: bool) -> DemoRecipe:
+    """The recipe, with data sized from a training budget of ``minutes`` when given: the
+    default's episodes per training minute, so a longer run does not just repeat epochs."""
+    base = QUICK if quick else FULL
+    if minutes is None:
+        return base
+    scale = minutes / base.train_minutes
+    return replace(base, train_minutes=minutes,
+                   episodes_per_task=max(20, round(base.episodes_per_task * scale)),
+                   reading_episodes=round(base.reading_episodes * scale))  # fmt: skip
 
 
 def register(subparsers) -> None:
@@ -58,6 +77,11 @@ def register(subparsers) -> None:
     p.add_argument(
         "--quick", action="store_true", help="a few-minute version (less data, training)"
     )
+    p.add_argument(
+        "--minutes", type=float, metavar="M",
+        help=f"training budget in minutes of wall clock ({FULL.train_minutes:g}; "
+        f"{QUICK.train_minutes:g} with --quick); the demonstrations are sized from it",
+    )  # fmt: skip
     p.add_argument("--workers", type=int, default=2, metavar="K", help="browsers in parallel (2)")
     p.add_argument("--tasks", help="comma-separated tasks instead of the default eight")
     p.set_defaults(func=cmd_demo)
@@ -65,7 +89,9 @@ def register(subparsers) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else list(DEFAULT_TASKS)
-    run_demo(Path(args.out), tasks, QUICK if args.quick else FULL, workers=args.workers)
+    if args.minutes is not None and args.minutes <= 0:
+        raise UserError(f"--minutes must be positive, got {args.minutes:g}")
+    run_demo(Path(args.out), tasks, recipe_for(args.minutes, args.quick), workers=args.workers)
     return 0
 
 
@@ -87,14 +113,21 @@ def run_demo(out: Path, tasks: list[str], recipe: DemoRecipe, *, workers: int = 
         record_experts(tasks, recipe.episodes_per_task, data, workers=workers, seed=0)
     else:
         print(f"1/4 expert demonstrations already in {data}")
+    sets = [str(data)]
+    if recipe.reading_episodes:
+        reading = out / "reading"
+        if not (reading / "meta" / "info.json").exists():
+            print(f"1/4 recording {recipe.reading_episodes} synthetic reading screens")
+            record_experts([READING_TASK], recipe.reading_episodes, reading, workers=workers)
+        sets.append(str(reading))
     timings["record_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    print(f"2/4 training for {recipe.train_steps} steps on the CPU")
+    print(f"2/4 training for {recipe.train_minutes:g} minutes on the CPU")
     shutil.rmtree(run, ignore_errors=True)  # a new demo trains a new model, never on top
     config = TrainConfig(
-        data=[str(data)], out=str(run), steps=recipe.train_steps, batch_size=recipe.batch_size,
-        device="cpu", checkpoint_every=recipe.train_steps, val_every=max(100, recipe.train_steps // 4),
+        data=sets, out=str(run), minutes=recipe.train_minutes, batch_size=recipe.batch_size,
+        device="cpu", checkpoint_every=10**9, val_every=10**9,  # one evaluation, at the end
     )  # fmt: skip
     config.validate()
     train(config)

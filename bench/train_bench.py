@@ -84,9 +84,16 @@ def main() -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
     from screenpilot.model.configuration import VLAConfig
-    from screenpilot.model.data import make_samples, open_datasets, preload
+    from screenpilot.model.data import (
+        Featurizer,
+        MemorySamples,
+        make_samples,
+        open_datasets,
+        preload,
+        sample_tasks,
+    )
     from screenpilot.model.modeling import VLAModel
-    from screenpilot.model.preprocess import collate
+    from screenpilot.model.preprocess import Preprocessor, collate
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -102,12 +109,14 @@ def main() -> int:
     datasets = open_datasets([str(data)])
     keys = [(0, e) for e in range(len(datasets[0]))]
     samples = make_samples(datasets, keys, config)
+    featurize = Featurizer(Preprocessor(config))
 
     # ---- data loading: decode + preprocess, as the trainer's DataLoader does -----------
     n = min(len(samples), 256)
     subset = torch.utils.data.Subset(
         samples, np.random.default_rng(0).permutation(len(samples))[:n]
     )
+    samples.transform = featurize.preprocessor  # decode + preprocess in the workers
     for workers in sorted({0, args.workers}):
         loader = torch.utils.data.DataLoader(subset, batch_size=args.batch_size,
                                              num_workers=workers, collate_fn=collate)  # fmt: skip
@@ -115,19 +124,21 @@ def main() -> int:
         for _ in loader:
             pass
         results[f"load_random_samples_per_s_w{workers}"] = n / (time.perf_counter() - t)
+    samples.transform = None
     t = time.perf_counter()
-    table = preload(samples, args.workers)
+    table = MemorySamples(preload(samples, args.workers), featurize, sample_tasks(samples))
     results["preload_samples_per_s"] = len(table) / (time.perf_counter() - t)
     idx = np.arange(args.batch_size) % len(table)
+    # A batch from memory is preprocessing only (and the augmentation, when training).
     results["preloaded_batch_samples_per_s"] = args.batch_size / statistics.median(
-        timed(lambda: table.batch(idx), 20)
+        timed(lambda: table.batch(idx, step=0), 20)
     )
 
     # ---- training step -------------------------------------------------------------------
     torch.manual_seed(0)
     model = VLAModel(config).to(device)
     results["parameters"] = sum(p.numel() for p in model.parameters())
-    batch = {k: v.to(device) for k, v in table.batch(idx).items()}
+    batch = {k: v.to(device) for k, v in table.batch(idx, step=0).items()}
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda" or None)
 
     with FlopCounterMode(display=False) as counter:
@@ -138,7 +149,9 @@ def main() -> int:
     results["train_gflop_per_sample"] = flops_per_sample / 1e9
 
     modes = ["fp32", "bf16"] if device.type == "cpu" else ["bf16", "fp32"]
-    for mode in modes + (["bf16_compiled"] if args.compile else []):
+    # compiled in the precision training uses there: fp32 on a CPU, bf16 on CUDA
+    compiled = "fp32_compiled" if device.type == "cpu" else "bf16_compiled"
+    for mode in modes + ([compiled] if args.compile else []):
         step_model = torch.compile(model) if mode.endswith("compiled") else model
         ctx = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if mode.startswith(
             "bf16") else contextlib.nullcontext  # fmt: skip
@@ -162,7 +175,7 @@ def main() -> int:
 
     # ---- acting: one predict at 160x210 (preprocess + forward + decode) ---------------------
     model.eval()
-    obs = {"screenshot": table.features["image"][0].permute(1, 2, 0).numpy(),
+    obs = {"screenshot": table.samples[0]["image"],
            "task": 'Enter "w000" into the text field and press Submit.'}  # fmt: skip
     from screenpilot.dataset.actions import Action
 

@@ -8,7 +8,7 @@ import json
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "tasks",
-        help="list every sandbox task (miniwob.*, web)",
+        help="list every sandbox task (miniwob.*, synthetic.*, web)",
         description="List every task name, one a line; --json adds the suite, gym id, "
         "default step limit and whether a scripted expert exists.",
     )

@@ -13,6 +13,7 @@ No torch here: this runs in DataLoader workers and in tests.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,6 +200,37 @@ class ActionCodec:
 
 
 # ---- grounding queries ----------------------------------------------------------------
+TASK_WORD = re.compile(r"[^\s\"',.!?:;()]+")
+
+
+def task_words(task: str, words: int, max_bytes: int) -> dict:
+    """The task's words (quotes and punctuation stripped) as pooled-token inputs:
+    ``w_ids`` (words, max_bytes), ``w_len`` (words,); 0 bytes: no word."""
+    ids = np.zeros((words, max_bytes), np.int64)
+    lengths = np.zeros(words, np.int64)
+    found = [w.encode("utf-8")[:max_bytes] for w in TASK_WORD.findall(task)]
+    for i, raw in enumerate(found[:words]):
+        ids[i, : len(raw)] = np.frombuffer(raw, np.uint8).astype(np.int64) + BYTE_OFFSET
+        lengths[i] = len(raw)
+    return {"w_ids": ids, "w_len": lengths}
+
+
+def task_word_boxes(task: str, items, screen, image, words: int, max_bytes: int) -> np.ndarray:
+    """(words, 4): where each task word is shown (the box of the one grounding item with
+    that text, in image pixels), -1 where it is not shown or shown more than once."""
+    boxes = np.full((words, 4), -1.0, np.float32)
+    by_text: dict[str, list] = {}
+    for item in items:
+        by_text.setdefault(item["text"], []).append(item)
+    sx, sy = image[0] / screen[0], image[1] / screen[1]
+    for i, word in enumerate(TASK_WORD.findall(task)[:words]):
+        shown = by_text.get(word, [])
+        if len(shown) == 1 and len(word.encode("utf-8")) <= max_bytes:
+            it = shown[0]
+            boxes[i] = (it["x0"] * sx, it["y0"] * sy, it["x1"] * sx, it["y1"] * sy)
+    return boxes
+
+
 def encode_grounding(
     items, screen: tuple[int, int], image: tuple[int, int], queries: int, max_bytes: int, rng
 ) -> dict:

@@ -52,6 +52,12 @@ class VLAConfig(PretrainedConfig):
         grounding_queries: int = 16,
         grounding_query_bytes: int = 16,
         grounding_weight: float = 0.5,
+        # The task's words as tokens of their own too (the same pooled-bytes tokens as the
+        # grounding queries), up to this many (0: none). Unlike grounding queries they are
+        # inputs, which every token may read, and they learn where their word is shown
+        # (when it is) with the same pointer: the act token can then take the target's
+        # place from the word the task names instead of matching glyphs itself.
+        task_words: int = 0,
         # Residual 3x3 convs at the stem's (3, 4)-pixel cell resolution before the patch
         # embedding: each one widens what a patch token sees of the strokes around it.
         stem_layers: int = 1,
@@ -79,6 +85,7 @@ class VLAConfig(PretrainedConfig):
         self.grounding_queries = grounding_queries
         self.grounding_query_bytes = grounding_query_bytes
         self.grounding_weight = grounding_weight
+        self.task_words = task_words
         self.stem_layers = stem_layers
         self.format_version = format_version
         super().__init__(**kwargs)

@@ -227,6 +227,7 @@ class VLAModel(PreTrainedModel):
         self.end_from_start = nn.Linear(d, d)
         self.ground_query = nn.Parameter(torch.zeros(d))  # marks a token as "where is W?"
         self.ground_in = nn.Linear(d, d)
+        self.word_slot = nn.Embedding(max(config.task_words, 1), d)  # which word of the task
         self.post_init()
         self._preprocessor = None
 
@@ -273,13 +274,20 @@ class VLAModel(PreTrainedModel):
             + self.hist_slot(torch.arange(K, device=dev))
         )  # (B, K, D)
         queries = self.queries.unsqueeze(0).expand(B, -1, -1)  # (B, Q, D)
-        x = torch.cat([queries, patches, text, hist], dim=1)  # (B, T, D)
-
+        parts = [queries, patches, text, hist]
         N = patches.shape[1]
         text_ok = pos.unsqueeze(0) < batch["task_len"].unsqueeze(1)  # (B, L)
         hist_ok = batch["hist_type"] != NO_ACTION  # (B, K)
         always = torch.ones(B, NUM_QUERIES + N, dtype=torch.bool, device=dev)
-        keep = torch.cat([always, text_ok, hist_ok], dim=1)  # (B, T)
+        oks = [always, text_ok, hist_ok]
+        W = 0
+        if self.config.task_words > 0:
+            W = batch["w_ids"].shape[1]
+            slots = self.word_slot(torch.arange(W, device=dev))
+            parts.append(self.ground_tokens(batch["w_ids"], batch["w_len"]) + slots)  # (B, W, D)
+            oks.append(batch["w_len"] > 0)
+        x = torch.cat(parts, dim=1)  # (B, T, D)
+        keep = torch.cat(oks, dim=1)  # (B, T)
         mask = keep[:, None, None, :]  # (B, 1, 1, T)
         T = x.shape[1]
         if ground:
@@ -295,6 +303,7 @@ class VLAModel(PreTrainedModel):
             "patches": h[:, NUM_QUERIES : NUM_QUERIES + N],  # (B, N, D)
             "text": h[:, NUM_QUERIES + N : NUM_QUERIES + N + L],  # (B, L, D)
             "text_ok": text_ok,
+            "words": h[:, T - W : T],  # (B, W, D): the task's words
             "ground": h[:, T:],  # (B, G, D); G = 0 unless ``ground``
         }
 
@@ -312,10 +321,15 @@ class VLAModel(PreTrainedModel):
         patches, positives (B, G, N): the patches that show the word, valid (B, G))."""
         if s is None:
             s = self.encode(batch, ground=True)
-        logits = self.point(s["ground"], s["patches"]).float()  # the click's own pointer
-        positives = box_patches(batch["g_box"], *self.config.grid,
+        states, boxes, lengths = s["ground"], batch["g_box"], batch["g_len"]
+        if self.config.task_words > 0 and "w_box" in batch:  # the task's words learn it too
+            states = torch.cat([states, s["words"]], dim=1)
+            boxes = torch.cat([boxes, batch["w_box"]], dim=1)
+            lengths = torch.cat([lengths, batch["w_len"]], dim=1)
+        logits = self.point(states, s["patches"]).float()  # the click's own pointer
+        positives = box_patches(boxes, *self.config.grid,
                                 self.config.patch_height, self.config.patch_width)  # fmt: skip
-        valid = (batch["g_len"] > 0) & positives.any(-1)
+        valid = (lengths > 0) & positives.any(-1)
         return logits, positives, valid
 
     @torch.no_grad()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codec import ActionCodec, encode_grounding, encode_task
+from .codec import ActionCodec, encode_grounding, encode_task, task_word_boxes, task_words
 
 
 def resize_screenshot(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -34,6 +34,7 @@ class Preprocessor:
         self.codec: ActionCodec = config.codec()
         self.grounding_queries = config.grounding_queries
         self.grounding_query_bytes = config.grounding_query_bytes
+        self.task_words = config.task_words
 
     def inputs(self, screenshot: np.ndarray, task: str, history) -> dict:
         """What the model reads: pixels, task bytes, previous actions."""
@@ -49,6 +50,8 @@ class Preprocessor:
             "task_len": np.int64(n),
         }
         out.update(self.codec.encode_history(history, task, screen, self.history))
+        if self.task_words > 0:
+            out.update(task_words(task, self.task_words, self.grounding_query_bytes))
         return out
 
     def __call__(self, sample: dict, rng: np.random.Generator | None = None) -> dict:
@@ -65,6 +68,11 @@ class Preprocessor:
         out["t_x"] = np.int64(-1 if action.x is None else action.x)
         out["t_y"] = np.int64(-1 if action.y is None else action.y)
         out["screen"] = np.asarray(screen, np.int64)
+        if self.task_words > 0:
+            out["w_box"] = task_word_boxes(
+                sample["task"], sample.get("grounding") or [], screen, (self.width, self.height),
+                self.task_words, self.grounding_query_bytes,
+            )  # fmt: skip
         if self.grounding_queries > 0:
             if rng is None:
                 rng = np.random.default_rng([*sample.get("episode", (0, 0)), sample.get("step", 0)])

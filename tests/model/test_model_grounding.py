@@ -135,3 +135,32 @@ def test_task_balance_sets_each_task_share(balance):
     assert list(global_batch_indices(100, 8, 1, 5, weights)) == list(
         global_batch_indices(100, 8, 1, 5, weights)
     )
+
+
+def test_task_words_are_split_from_the_task_and_find_their_box_when_shown_once():
+    from screenpilot.model.codec import task_word_boxes, task_words
+
+    words = task_words('Click on the link "Eget".', words=8, max_bytes=16)
+    assert words["w_len"].tolist() == [5, 2, 3, 4, 4, 0, 0, 0]
+    assert bytes((words["w_ids"][4, :4] - 3).tolist()) == b"Eget"
+    items = [item('"Eget".', 80, 3, 110, 14, "text"), item("Eget", 20, 90, 44, 101),
+             item("link", 50, 3, 66, 14, "text"), item("link", 10, 150, 26, 160)]  # fmt: skip
+    boxes = task_word_boxes('Click on the link "Eget".', items, (160, 210), (160, 210), 8, 16)
+    assert boxes[4].tolist() == [20, 90, 44, 101]  # the link, not the quoted query text
+    assert (boxes[3] == -1).all()  # "link" is shown twice: no single answer
+    assert (boxes[0] == -1).all()  # "Click" is not shown at all
+
+
+def test_a_model_with_task_words_reads_them_at_inference_and_learns_their_places():
+    torch.manual_seed(0)
+    model = VLAModel(VLAConfig(**TINY, task_words=6))
+    image, items = word_screen(["alpha", "bravo"])
+    sample = {"image": image, "task": 'Click on "bravo".', "history": [], "screen": (160, 210),
+              "action": Action("click", x=10, y=95), "grounding": items}  # fmt: skip
+    batch = collate([Preprocessor(model.config)(sample)])
+    b = items[1]
+    assert batch["w_box"][0, 2].tolist() == [b["x0"], b["y0"], b["x1"], b["y1"]]
+    logits, positives, valid = model.ground(batch)
+    assert valid.shape[1] == model.config.grounding_queries + 6
+    assert int(valid[0, -6:].sum()) == 1  # "bravo" is the one task word on the screen
+    model.eval().predict({"screenshot": image, "task": sample["task"]})  # inputs only
