@@ -66,7 +66,7 @@ demo-quick: setup
 
 test: setup lerobot-venv
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not integration"

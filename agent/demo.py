@@ -27,7 +27,6 @@ DEFAULT_TASKS = (
     "miniwob.click-checkboxes",
     "miniwob.login-user",
 )
-READING_TASK = "synthetic.click-word"
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,6 @@ class DemoRecipe:
     episodes_per_task: int  # expert demonstrations of each task (training seeds 0..N-1)
     train_minutes: float  # wall clock: a slower CPU trains fewer steps, not longer
     eval_episodes: int  # per task, on seeds from 1,000,000 up
-    # Synthetic reading screens (synthetic.click-word: click the named word among many),
-    # recorded beside the demonstrations and trained on with them.
-    reading_episodes: int = 0
     # The random and expert baselines are a frame of reference; fewer episodes keep the
     # demo inside its 20 minutes (the random agent plays every episode to the step limit).
     baseline_episodes: int = 20
@@ -46,9 +42,8 @@ class DemoRecipe:
 
 # Sized for 20 minutes on 2 cores, set-up included: training gets about half of it.
 # BENCHMARKS.md has what each stage took.
-FULL = DemoRecipe(episodes_per_task=250, train_minutes=10, eval_episodes=50, reading_episodes=1000)
-QUICK = DemoRecipe(episodes_per_task=40, train_minutes=2, eval_episodes=10, baseline_episodes=10,
-                   reading_episodes=100)  # fmt: skip
+FULL = DemoRecipe(episodes_per_task=250, train_minutes=11, eval_episodes=50)
+QUICK = DemoRecipe(episodes_per_task=40, train_minutes=2, eval_episodes=10, baseline_episodes=10)
 
 
 def recipe_for(minutes: float | None, quick: bool) -> DemoRecipe:
@@ -59,8 +54,7 @@ def recipe_for(minutes: float | None, quick: bool) -> DemoRecipe:
         return base
     scale = minutes / base.train_minutes
     return replace(base, train_minutes=minutes,
-                   episodes_per_task=max(20, round(base.episodes_per_task * scale)),
-                   reading_episodes=round(base.reading_episodes * scale))  # fmt: skip
+                   episodes_per_task=max(20, round(base.episodes_per_task * scale)))  # fmt: skip
 
 
 def register(subparsers) -> None:
@@ -113,20 +107,13 @@ def run_demo(out: Path, tasks: list[str], recipe: DemoRecipe, *, workers: int = 
         record_experts(tasks, recipe.episodes_per_task, data, workers=workers, seed=0)
     else:
         print(f"1/4 expert demonstrations already in {data}")
-    sets = [str(data)]
-    if recipe.reading_episodes:
-        reading = out / "reading"
-        if not (reading / "meta" / "info.json").exists():
-            print(f"1/4 recording {recipe.reading_episodes} synthetic reading screens")
-            record_experts([READING_TASK], recipe.reading_episodes, reading, workers=workers)
-        sets.append(str(reading))
     timings["record_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
     print(f"2/4 training for {recipe.train_minutes:g} minutes on the CPU")
     shutil.rmtree(run, ignore_errors=True)  # a new demo trains a new model, never on top
     config = TrainConfig(
-        data=sets, out=str(run), minutes=recipe.train_minutes, batch_size=recipe.batch_size,
+        data=[str(data)], out=str(run), minutes=recipe.train_minutes, batch_size=recipe.batch_size,
         device="cpu", checkpoint_every=10**9, val_every=10**9,  # one evaluation, at the end
     )  # fmt: skip
     config.validate()

@@ -48,8 +48,9 @@ class TrainConfig:
     val_every: int = 250
     val_max_samples: int = 1024
     # Sub-patch shifts of the screenshot (the labels move with it) and a brightness and
-    # contrast jitter, drawn afresh every step (model/augment.py).
-    augment: bool = True
+    # contrast jitter, drawn afresh every step (model/augment.py). Off by default: at the
+    # demo's budget (~600 steps) it cost 10 points of reading (BENCHMARKS.md, Reading).
+    augment: bool = False
     # Share of the batches per task: 0 keeps the data's own mix (a task with six steps an
     # episode gets six times the samples of a one-step task), 1 gives every task the same.
     task_balance: float = 0.5

@@ -6,16 +6,15 @@ from conftest import screenpilot
 from screenpilot.agent.demo import FULL, QUICK, recipe_for
 
 
-def test_the_default_recipe_trains_for_minutes_with_reading_screens():
+def test_the_default_recipe_trains_for_minutes():
     assert recipe_for(None, quick=False) == FULL and recipe_for(None, quick=True) == QUICK
-    assert FULL.train_minutes > 0 and FULL.reading_episodes > 0
+    assert FULL.train_minutes > 0 and QUICK.train_minutes < FULL.train_minutes
 
 
 def test_a_longer_budget_gets_more_demonstrations_in_proportion():
     double = recipe_for(2 * FULL.train_minutes, quick=False)
     assert double.train_minutes == 2 * FULL.train_minutes
     assert double.episodes_per_task == 2 * FULL.episodes_per_task
-    assert double.reading_episodes == 2 * FULL.reading_episodes
     assert recipe_for(0.01, quick=False).episodes_per_task == 20  # never a token dataset
 
 
