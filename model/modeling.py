@@ -227,7 +227,8 @@ class VLAModel(PreTrainedModel):
         self.end_from_start = nn.Linear(d, d)
         self.ground_query = nn.Parameter(torch.zeros(d))  # marks a token as "where is W?"
         self.ground_in = nn.Linear(d, d)
-        self.word_slot = nn.Embedding(max(config.task_words, 1), d)  # which word of the task
+        if config.task_words > 0:  # only then: DDP refuses parameters that get no gradient
+            self.word_slot = nn.Embedding(config.task_words, d)  # which word of the task
         self.post_init()
         self._preprocessor = None
 
