@@ -347,8 +347,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     model.train()
     tick, rate, done = time.perf_counter(), 0.0, start
     endless = 10**12 if timed else cfg.steps - start
+    progress = budget.progress(start)  # once a step: on a timed DDP run it is a collective
     for step, batch in enumerate(batches(train_set, cfg, start, rank, world, endless), start):
-        factor = lr_factor(step, budget.progress(step), cfg)
+        factor = lr_factor(step, progress, cfg)
         for group in optimizer.param_groups:
             group["lr"] = cfg.lr * factor
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
