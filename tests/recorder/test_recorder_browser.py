@@ -68,6 +68,9 @@ def test_page_coordinates_typing_and_password_masking(xvfb, tmp_path):
         "--viewport", "600x500",
     )  # fmt: skip
     ox, oy = rec.origin()
+    # The pointer rests where origin() put it for longer than the hover dwell, on any
+    # machine: a rest is a `move` action by design, so the test makes it certain.
+    time.sleep(0.6)
     rec.click(ox + 60, oy + 40)
     rec.xdotool("type", "--delay", "30", "Ann Lee")
     rec.click(ox + 60, oy + 90)
@@ -78,9 +81,9 @@ def test_page_coordinates_typing_and_password_masking(xvfb, tmp_path):
     ep = open_dataset(tmp_path / "ds")[0]
     assert ep.task == "Fill the form"
     assert [a.to_text() for a in ep.actions] == [
-        "click 60 40", 'type "Ann Lee"', "click 60 90", 'type "******"', "click 50 145",
+        f"move {300 - ox} {300 - oy}", "click 60 40", 'type "Ann Lee"', "click 60 90", 'type "******"', "click 50 145",
     ]  # fmt: skip
-    typed_pw = [e for e in ep.events if ep.actions[3].t <= e.t < ep.actions[4].t and e.key]
+    typed_pw = [e for e in ep.events if ep.actions[4].t <= e.t < ep.actions[5].t and e.key]
     assert len(typed_pw) == 12 and all(e.key == "*" for e in typed_pw)
     assert ep.meta["metadata"]["masked_keys"] == 6
     assert (ep.width, ep.height) == (600, 500)
