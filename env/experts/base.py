@@ -50,15 +50,29 @@ class ExpertPolicy(Policy):
 
 
 def _registry() -> dict[str, str]:
-    """Full task name -> the expert's JavaScript, suite by suite."""
-    from . import miniwob_experts, synthetic_experts
+    """Full task name -> the expert's JavaScript, suite by suite; a suite's experts may
+    live in several modules (MiniWoB++'s, by family of task)."""
+    from . import miniwob_drag as drag
+    from . import miniwob_email as email
+    from . import miniwob_experts as basic
+    from . import miniwob_flows as flows
+    from . import miniwob_reading as reading
+    from . import miniwob_timing as timing
+    from . import miniwob_widgets as widgets
+    from . import synthetic_experts
 
-    suites = {"miniwob": miniwob_experts.POLICIES, "synthetic": synthetic_experts.POLICIES}
-    return {
-        f"{suite}.{task_id}": js
-        for suite, policies in suites.items()
-        for task_id, js in policies.items()
+    suites = {
+        "miniwob": [basic, widgets, drag, email, flows, reading, timing],
+        "synthetic": [synthetic_experts],
     }
+    registry: dict[str, str] = {}
+    for suite, modules in suites.items():
+        for module in modules:
+            for task_id, js in module.POLICIES.items():
+                name = f"{suite}.{task_id}"
+                assert name not in registry, f"two experts for {name}"
+                registry[name] = js
+    return registry
 
 
 def expert_tasks() -> list[str]:
