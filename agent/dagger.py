@@ -282,12 +282,13 @@ def register(subparsers) -> None:
 
 
 def cmd_dagger(args: argparse.Namespace) -> int:
+    from screenpilot.env.registration import parse_task_list
     from screenpilot.model.train_config import config_from_args
 
     if args.resume:
         raise UserError("dagger cannot --resume: start it again with another --out")
     base = config_from_args(args)
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    tasks = parse_task_list(args.tasks) if args.tasks else None
     steps = args.steps_per_round or max(1, base.steps // 2)
     summary = run_dagger(base, rounds=args.rounds, episodes=args.episodes,
                          steps_per_round=steps, tasks=tasks, workers=args.workers)  # fmt: skip

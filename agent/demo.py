@@ -58,6 +58,8 @@ def recipe_for(minutes: float | None, quick: bool) -> DemoRecipe:
 
 
 def register(subparsers) -> None:
+    from screenpilot.env.registration import TASKS_HELP
+
     p = subparsers.add_parser(
         "demo",
         help="the whole pipeline: expert demos -> train -> evaluate on unseen seeds -> report",
@@ -77,12 +79,14 @@ def register(subparsers) -> None:
         f"{QUICK.train_minutes:g} with --quick); the demonstrations are sized from it",
     )  # fmt: skip
     p.add_argument("--workers", type=int, default=2, metavar="K", help="browsers in parallel (2)")
-    p.add_argument("--tasks", help="comma-separated tasks instead of the default eight")
+    p.add_argument("--tasks", help=f"instead of the default eight: {TASKS_HELP}")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else list(DEFAULT_TASKS)
+    from screenpilot.env.registration import parse_task_list
+
+    tasks = parse_task_list(args.tasks) if args.tasks else list(DEFAULT_TASKS)
     if args.minutes is not None and args.minutes <= 0:
         raise UserError(f"--minutes must be positive, got {args.minutes:g}")
     run_demo(Path(args.out), tasks, recipe_for(args.minutes, args.quick), workers=args.workers)

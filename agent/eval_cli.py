@@ -12,6 +12,8 @@ from .evaluate import DEFAULT_SEED_OFFSET
 
 
 def register(subparsers) -> None:
+    from screenpilot.env.registration import TASKS_HELP
+
     from .run_cli import add_agent_arguments
 
     p = subparsers.add_parser(
@@ -21,9 +23,7 @@ def register(subparsers) -> None:
         "DIR/report.html (the table beside any --compare results, and annotated videos).",
     )
     add_agent_arguments(p)
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--tasks", help="comma-separated task names")
-    which.add_argument("--suite", help="every task of a suite that has an expert, e.g. miniwob")
+    p.add_argument("--tasks", required=True, help=TASKS_HELP)
     p.add_argument("--episodes", type=int, default=50, metavar="N", help="episodes per task (50)")
     p.add_argument(
         "--seed-offset", type=int, default=DEFAULT_SEED_OFFSET, metavar="S",
@@ -39,18 +39,9 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_eval)
 
 
-def suite_tasks(suite: str) -> list[str]:
-    from screenpilot.env import task_names
-    from screenpilot.env.experts import expert_tasks
-
-    with_expert = set(expert_tasks())
-    tasks = [t for t in task_names() if t.startswith(f"{suite}.") and t in with_expert]
-    if not tasks:
-        raise UserError(f"no tasks in suite {suite!r} (`screenpilot tasks` lists them)")
-    return tasks
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
+    from screenpilot.env.registration import parse_task_list
+
     from .evaluate import EvalSpec, evaluate
     from .report import format_table
 
@@ -58,11 +49,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UserError("which agent? give --model RUN or --agent random|expert")
     if args.model and args.agent:
         raise UserError("give either --model RUN or --agent random|expert, not both")
-    tasks = (
-        suite_tasks(args.suite)
-        if args.suite
-        else [t.strip() for t in args.tasks.split(",") if t.strip()]
-    )
+    tasks = parse_task_list(args.tasks)
     compare = [_load_results(p) for p in args.compare]
     spec = EvalSpec(
         tasks=tasks, episodes=args.episodes, seed_offset=args.seed_offset, workers=args.workers,

@@ -64,6 +64,33 @@ def task_names() -> list[str]:
     return [info.name for info in task_infos()]
 
 
+# In a list of tasks, this word stands for the benchmark: every MiniWoB++ task that has a
+# scripted expert (the synthetic tasks are training aids, not part of it).
+EXPERT_TASKS_WORD = "experts"
+TASKS_HELP = (
+    "comma-separated task names (`screenpilot tasks`); "
+    f"{EXPERT_TASKS_WORD!r} stands for every MiniWoB++ task with a scripted expert"
+)
+
+
+def parse_task_list(text: str) -> list[str]:
+    """A ``--tasks`` value: comma-separated task names, where ``experts`` stands for every
+    MiniWoB++ task that has a scripted expert; each task once, in the order given. The
+    verbs check the names (``check_task_names``) before any browser starts."""
+    tasks: list[str] = []
+    for item in (part.strip() for part in text.split(",")):
+        if item == EXPERT_TASKS_WORD:
+            from .experts.base import expert_tasks
+
+            expanded = [t for t in expert_tasks() if t.startswith(f"{miniwob.SUITE}.")]
+        else:
+            expanded = [item] if item else []
+        tasks.extend(t for t in expanded if t not in tasks)
+    if not tasks:
+        raise UserError(f"no tasks in {text!r}; `screenpilot tasks` lists them")
+    return tasks
+
+
 def _unknown_task(name: str) -> UnknownTaskError:
     return UnknownTaskError(
         f"unknown task {name!r}; `screenpilot tasks` lists them (e.g. miniwob.click-button)"

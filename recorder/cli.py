@@ -17,15 +17,15 @@ def register(subparsers) -> None:
 
 
 def _add_expert(verbs) -> None:
+    from screenpilot.env.registration import TASKS_HELP
+
     p = verbs.add_parser(
         "expert",
         help="scripted sandbox experts, many episodes across K browsers",
         description="Run the scripted experts of sandbox tasks and record every step: the "
         "screenshot the expert acted on and the action, as the model will see them.",
     )
-    p.add_argument(
-        "--tasks", required=True, help="comma-separated task names (`screenpilot tasks`)"
-    )
+    p.add_argument("--tasks", required=True, help=TASKS_HELP)
     p.add_argument("--episodes", type=int, default=100, metavar="N", help="episodes per task (100)")
     p.add_argument("--out", required=True, metavar="DIR", help="dataset to create or append to")
     p.add_argument("--workers", type=int, default=1, metavar="K", help="browsers in parallel (1)")
@@ -41,9 +41,11 @@ def _add_expert(verbs) -> None:
 def cmd_expert(args: argparse.Namespace) -> int:
     import time
 
+    from screenpilot.env.registration import parse_task_list
+
     from .expert import record_experts
 
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    tasks = parse_task_list(args.tasks)
     start = time.perf_counter()
     summary = record_experts(
         tasks, args.episodes, args.out, workers=args.workers, seed=args.seed,

@@ -16,7 +16,7 @@ from screenpilot.env.browser import host_allowed
 from screenpilot.env.browser_env import to_action
 from screenpilot.env.experts import ExpertPolicy, expert_tasks
 from screenpilot.env.experts.base import NoExpertError
-from screenpilot.env.registration import UnknownTaskError, make_task
+from screenpilot.env.registration import UnknownTaskError, make_task, parse_task_list
 
 REQUIRED_EXPERTS = [
     "click-test",
@@ -121,6 +121,19 @@ def test_unknown_task_is_a_user_error():
 
 def test_experts_exist_for_the_forty_required_tasks():
     assert {f"miniwob.{t}" for t in REQUIRED_EXPERTS} <= set(expert_tasks())
+
+
+def test_experts_in_a_task_list_stands_for_every_miniwob_task_with_an_expert():
+    benchmark = [t for t in expert_tasks() if t.startswith("miniwob.")]
+    assert parse_task_list("experts") == benchmark
+    assert "synthetic.click-word" in expert_tasks()  # a training aid, not the benchmark
+    # Each task once, in the order given; spaces and empty items are ignored.
+    assert parse_task_list(" miniwob.click-test, experts,,") == [
+        "miniwob.click-test", *[t for t in benchmark if t != "miniwob.click-test"]
+    ]  # fmt: skip
+    assert parse_task_list("web,miniwob.click-link,web") == ["web", "miniwob.click-link"]
+    with pytest.raises(UserError, match="no tasks"):
+        parse_task_list(" , ")
 
 
 def test_action_space_samples_become_actions():
