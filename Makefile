@@ -64,7 +64,10 @@ demo: setup
 demo-quick: setup
 	$(BIN)/screenpilot demo --quick --out demo_out_quick
 
-test: setup lerobot-venv
+# The two venvs install side by side: pip waits on the disk and the wheel cache more than
+# it computes, so on 2 cores this takes minutes off a fresh clone's set-up.
+test:
+	$(MAKE) -j2 setup lerobot-venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q --durations=10
 

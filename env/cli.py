@@ -10,7 +10,8 @@ def register(subparsers) -> None:
         "tasks",
         help="list every sandbox task (miniwob.*, synthetic.*, web)",
         description="List every task name, one a line; --json adds the suite, gym id, "
-        "default step limit and whether a scripted expert exists.",
+        "default step limit, whether a scripted expert exists and, where it was measured "
+        "(bench/expert_bench.py), its success rate, mean steps and the action types it uses.",
     )
     p.add_argument("--json", action="store_true", help="one JSON object per task, as a list")
     p.set_defaults(func=cmd_tasks)
@@ -18,6 +19,7 @@ def register(subparsers) -> None:
 
 def cmd_tasks(args) -> int:
     from .experts.base import expert_tasks
+    from .experts.measure import load_measured
     from .registration import task_infos
 
     infos = task_infos()
@@ -25,15 +27,23 @@ def cmd_tasks(args) -> int:
         print("\n".join(info.name for info in infos))
         return 0
     with_expert = set(expert_tasks())
-    rows = [
-        {
-            "name": info.name,
-            "suite": info.suite,
-            "gym_id": info.gym_id,
-            "max_steps": info.default_max_steps,
-            "expert": info.name in with_expert,
-        }
-        for info in infos
-    ]
+    measured = load_measured().get("tasks", {})
+    rows = []
+    for info in infos:
+        figures = measured.get(info.name, {}) if info.name in with_expert else {}
+        rows.append(
+            {
+                "name": info.name,
+                "suite": info.suite,
+                "gym_id": info.gym_id,
+                "max_steps": info.default_max_steps,
+                "expert": info.name in with_expert,
+                # null where the expert was not measured (or there is none)
+                "expert_success": figures.get("success"),
+                "expert_success_after_random": figures.get("success_after_random"),
+                "expert_mean_steps": figures.get("mean_steps"),
+                "expert_action_types": figures.get("action_types"),
+            }
+        )
     print(json.dumps(rows, indent=1))
     return 0

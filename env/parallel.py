@@ -64,6 +64,7 @@ def run_episodes(
     policy: str | Callable[[], Policy] = "expert",
     workers: int = 1,
     max_steps: int | None = None,
+    extra_steps: int = 0,
     env_kwargs: dict | None = None,
     keep_screenshots: bool = False,
     record_shards: str | Path | None = None,
@@ -72,6 +73,8 @@ def run_episodes(
 ) -> list:
     """Play each task on each seed. ``policy``: ``"expert"``, ``"random"`` or a picklable
     factory of a Policy (a class, a ``functools.partial``), called once per worker.
+    ``extra_steps``: that many more steps than each task's limit (or ``max_steps``), room
+    for steps that are not the policy's own (random actions before a hand-over).
     ``record_shards``: a folder in which each worker writes its episodes into a dataset
     of its own. ``make_result(rollout)`` (picklable; runs in the worker) turns each
     episode into its result, by default an EpisodeResult; ``on_result`` sees each result
@@ -79,7 +82,8 @@ def run_episodes(
     make_policy = _named_policy(policy) if isinstance(policy, str) else policy
     jobs = [(task, seed) for task in tasks for seed in seeds]
     runner = functools.partial(
-        EpisodeRunner, make_policy, max_steps=max_steps, env_kwargs=env_kwargs,
+        EpisodeRunner, make_policy, max_steps=max_steps, extra_steps=extra_steps,
+        env_kwargs=env_kwargs,
         keep_screenshots=keep_screenshots, record_shards=record_shards, make_result=make_result,
     )  # fmt: skip
     return run_jobs(runner, jobs, workers=workers, on_result=on_result)
@@ -97,6 +101,7 @@ class EpisodeRunner:
         make_policy: Callable[[], Policy],
         *,
         max_steps: int | None = None,
+        extra_steps: int = 0,
         env_kwargs: dict | None = None,
         keep_screenshots: bool = False,
         record_shards: str | Path | None = None,
@@ -104,6 +109,7 @@ class EpisodeRunner:
     ):
         self.policy = make_policy()
         self.max_steps = max_steps
+        self.extra_steps = extra_steps
         self.env_kwargs = env_kwargs or {}
         self.keep_screenshots = keep_screenshots
         self.make_result = make_result or EpisodeResult.from_rollout
@@ -121,6 +127,7 @@ class EpisodeRunner:
         if self.env is None or self.env.task.name != task:
             self.close()
             self.env = BrowserEnv(task, max_steps=self.max_steps, **self.env_kwargs)
+            self.env.max_steps += self.extra_steps  # each reset reads the env's limit
         return self.env
 
     def run(self, job: tuple[str, int]):
@@ -128,8 +135,8 @@ class EpisodeRunner:
         start = time.perf_counter()
         try:
             rollout = run_episode(
-                self._env_for(task), self.policy, seed=seed, max_steps=self.max_steps,
-                record_to=self.recorder, keep_screenshots=self.keep_screenshots,
+                self._env_for(task), self.policy, seed=seed, record_to=self.recorder,
+                keep_screenshots=self.keep_screenshots,
             )  # fmt: skip
         except UserError:
             raise

@@ -4,11 +4,13 @@ import pytest
 
 from screenpilot.env.experts import expert_tasks, run_expert_episode
 from screenpilot.env.experts.base import NoExpertError
+from screenpilot.env.experts.measure import measure_experts
 from screenpilot.env.parallel import run_episodes
 
 pytestmark = pytest.mark.integration
 
-# One seed per task in CI; BENCHMARKS.md has 200 seeds each (all solved).
+# One seed per task from the start and one after random actions in CI; BENCHMARKS.md
+# has 200 and 50 (bench/expert_bench.py).
 SEED = 2
 
 
@@ -16,6 +18,15 @@ def test_every_expert_solves_its_task():
     results = run_episodes(expert_tasks(), [SEED], workers=2)
     failed = [(r.task_name, r.raw_reward, r.error) for r in results if not r.success]
     assert failed == []
+
+
+def test_every_expert_finishes_from_the_state_random_actions_left():
+    """DAgger asks the expert in states a model reached, not only at the task's start."""
+    rows = measure_experts(expert_tasks(), [SEED + 1], workers=2, max_random=2)
+    failed = [(t, row.failed_seeds) for t, row in rows.items() if row.failed_seeds]
+    assert failed == []
+    handed_over = sum(row.episodes for row in rows.values())
+    assert handed_over >= 0.8 * len(rows)  # else random actions ended most episodes
 
 
 def test_expert_episode_records_a_screenshot_before_each_action_and_the_last():

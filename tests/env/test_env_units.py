@@ -187,13 +187,16 @@ def test_tasks_verb_lists_names_and_details(capsys):
     assert "miniwob.click-button" in lines and "web" in lines
     assert screenpilot(["tasks", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
-    assert rows["miniwob.click-button"] == {
+    row = rows["miniwob.click-button"]
+    assert {k: row[k] for k in ("name", "suite", "gym_id", "max_steps", "expert")} == {
         "name": "miniwob.click-button",
         "suite": "miniwob",
         "gym_id": "screenpilot/miniwob.click-button-v0",
         "max_steps": 12,
         "expert": True,
     }
+    # The expert's measured figures: tests/env/test_expert_measure.py.
+    assert {"expert_success", "expert_mean_steps", "expert_action_types"} <= set(row)
     assert rows["miniwob.bisect-angle"]["expert"] is False
 
 
