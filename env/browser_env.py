@@ -58,6 +58,20 @@ class BrowserEnv(gym.Env):
         self._last_screenshot = np.zeros((height, width, 3), np.uint8)
         self._grounding: list[dict] | None = None  # of the last observation, once asked for
 
+    def switch_task(self, task: str) -> bool:
+        """Play ``task`` from the next reset on, in the browser already running: its first
+        reset loads the task's page (tens of ms) where a new env would launch a browser
+        (about a second, many on a busy machine). False, and nothing changes, where
+        ``task`` lays out in another window (viewport or window size)."""
+        from .registration import make_task
+
+        new = make_task(task)
+        if (new.viewport, new.window_size) != (self.task.viewport, self.task.window_size):
+            return False
+        self.task = new
+        self.max_steps = self._episode_max_steps = new.default_max_steps
+        return True
+
     # ---- privileged access, for experts and tests (never the model) -----------------
     @property
     def page(self):

@@ -90,8 +90,8 @@ def run_episodes(
 
 
 class EpisodeRunner:
-    """Lives in one worker: one BrowserEnv per task in turn (kept while consecutive jobs
-    share a task), one policy built once. ``run((task, seed))`` plays the episode and
+    """Lives in one worker: one BrowserEnv, which moves on to the next task in the same
+    browser where the window allows (a new browser otherwise), one policy built once. ``run((task, seed))`` plays the episode and
     returns ``make_result(rollout)``. An episode that breaks (a dead browser) is a
     failed rollout with its ``error``, and the next one starts on a fresh browser; a
     user's mistake (a task without an expert) stops everything."""
@@ -124,10 +124,12 @@ class EpisodeRunner:
     def _env_for(self, task: str):
         from .browser_env import BrowserEnv
 
-        if self.env is None or self.env.task.name != task:
+        if self.env is not None and self.env.task.name != task and not self.env.switch_task(task):
             self.close()
-            self.env = BrowserEnv(task, max_steps=self.max_steps, **self.env_kwargs)
-            self.env.max_steps += self.extra_steps  # each reset reads the env's limit
+        if self.env is None:
+            self.env = BrowserEnv(task, **self.env_kwargs)
+        # Each reset reads the env's limit; extra steps make room for a hand-over.
+        self.env.max_steps = (self.max_steps or self.env.task.default_max_steps) + self.extra_steps
         return self.env
 
     def run(self, job: tuple[str, int]):

@@ -62,6 +62,27 @@ def test_same_seed_same_task_instance(click_button):
     assert first["screenshot"].shape == (210, 160, 3) and first["screenshot"].dtype == np.uint8
 
 
+def test_an_env_moves_on_to_another_task_in_the_same_browser():
+    e = BrowserEnv("miniwob.click-button")
+    fresh = BrowserEnv("miniwob.enter-text")
+    try:
+        e.reset(seed=5)
+        pids = e.browser_pids
+        assert e.switch_task("miniwob.enter-text")
+        assert (e.task.name, e.max_steps) == ("miniwob.enter-text", fresh.max_steps)
+        moved, info = e.reset(seed=5)
+        assert e.browser_pids == pids and info["task_name"] == "miniwob.enter-text"
+        # The same episode a fresh env's browser gives.
+        first, _ = fresh.reset(seed=5)
+        assert moved["task"] == first["task"]
+        np.testing.assert_array_equal(moved["screenshot"], first["screenshot"])
+        # The open web task lays out in another window: a browser of its own.
+        assert not e.switch_task("web") and e.task.name == "miniwob.enter-text"
+    finally:
+        e.close()
+        fresh.close()
+
+
 def test_nothing_carries_over_between_episodes(click_button):
     e = click_button
     clean, _ = e.reset(seed=11)
