@@ -49,9 +49,9 @@ def test_train_refuses_to_start_over_a_run_and_checks_model_fields(tmp_path, run
 
 
 def test_eval_of_the_expert_on_a_task_without_one(tmp_path):
-    out = screenpilot("eval", "--agent", "expert", "--tasks", "miniwob.book-flight",
+    out = screenpilot("eval", "--agent", "expert", "--tasks", "web",
                       "--episodes", 1, "--out", tmp_path / "ev")  # fmt: skip
-    _one_line_error(out, "no scripted expert for miniwob.book-flight")
+    _one_line_error(out, "no scripted expert for web")
     assert not (tmp_path / "ev").exists()
 
 

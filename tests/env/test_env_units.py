@@ -114,7 +114,7 @@ def test_unknown_task_is_a_user_error():
     with pytest.raises(UnknownTaskError, match="screenpilot tasks"):
         make_task("miniwob.no-such-task")
     with pytest.raises(NoExpertError):
-        ExpertPolicy().reset("miniwob.bisect-angle")
+        ExpertPolicy().reset("web")  # any page: nothing scripted knows it
     with pytest.raises(UserError, match="sandbox tasks only"):
         ExpertPolicy().reset(None)  # a web page or the desktop: nothing to read
 
@@ -197,7 +197,7 @@ def test_tasks_verb_lists_names_and_details(capsys):
     }
     # The expert's measured figures: tests/env/test_expert_measure.py.
     assert {"expert_success", "expert_mean_steps", "expert_action_types"} <= set(row)
-    assert rows["miniwob.bisect-angle"]["expert"] is False
+    assert rows["web"]["expert"] is False
 
 
 class _RecordingFrames:
