@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 
 
 def cmd_tasks(args) -> int:
-    from .experts.base import expert_tasks
+    from .experts.base import expert_limits, expert_tasks
     from .experts.measure import load_measured
     from .registration import task_infos
 
@@ -28,6 +28,7 @@ def cmd_tasks(args) -> int:
         return 0
     with_expert = set(expert_tasks())
     measured = load_measured().get("tasks", {})
+    limits = expert_limits()
     rows = []
     for info in infos:
         figures = measured.get(info.name, {}) if info.name in with_expert else {}
@@ -43,6 +44,9 @@ def cmd_tasks(args) -> int:
                 "expert_success_after_random": figures.get("success_after_random"),
                 "expert_mean_steps": figures.get("mean_steps"),
                 "expert_action_types": figures.get("action_types"),
+                # where the page itself bounds every player, why (else null)
+                "expert_ceiling": limits["ceiling"].get(info.name),
+                "expert_from_start_only": limits["from_start_only"].get(info.name),
             }
         )
     print(json.dumps(rows, indent=1))

@@ -49,9 +49,8 @@ class ExpertPolicy(Policy):
         return Action.from_dict(env.page.evaluate(self._script, list(env.task.viewport)))
 
 
-def _registry() -> dict[str, str]:
-    """Full task name -> the expert's JavaScript, suite by suite; a suite's experts may
-    live in several modules (MiniWoB++'s, by family of task)."""
+def _modules() -> dict[str, list]:
+    """Suite -> the modules its experts live in (MiniWoB++'s: one per family of task)."""
     from . import miniwob_drag as drag
     from . import miniwob_email as email
     from . import miniwob_experts as basic
@@ -61,18 +60,36 @@ def _registry() -> dict[str, str]:
     from . import miniwob_widgets as widgets
     from . import synthetic_experts
 
-    suites = {
+    return {
         "miniwob": [basic, widgets, drag, email, flows, reading, timing],
         "synthetic": [synthetic_experts],
     }
-    registry: dict[str, str] = {}
-    for suite, modules in suites.items():
+
+
+def _merged(table: str) -> dict[str, object]:
+    """Full task name -> entry, from every module's dict called ``table``."""
+    merged: dict[str, object] = {}
+    for suite, modules in _modules().items():
         for module in modules:
-            for task_id, js in module.POLICIES.items():
+            for task_id, entry in getattr(module, table, {}).items():
                 name = f"{suite}.{task_id}"
-                assert name not in registry, f"two experts for {name}"
-                registry[name] = js
-    return registry
+                assert name not in merged, f"two entries for {name} in {table}"
+                merged[name] = entry
+    return merged
+
+
+def _registry() -> dict[str, str]:
+    """Full task name -> the expert's JavaScript."""
+    return _merged("POLICIES")
+
+
+def expert_limits() -> dict[str, dict[str, str]]:
+    """Where the page itself bounds its expert, with the reason: ``"ceiling"``, tasks
+    no player can solve every time (BENCHMARKS.md has the measured rate), and
+    ``"from_start_only"``, tasks whose page keeps no record of something it showed
+    once, so that a player who did not watch from the start cannot finish. Each
+    module lists its own in ``CEILINGS`` and ``FROM_START_ONLY``."""
+    return {"ceiling": _merged("CEILINGS"), "from_start_only": _merged("FROM_START_ONLY")}
 
 
 def expert_tasks() -> list[str]:

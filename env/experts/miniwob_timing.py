@@ -379,3 +379,14 @@ POLICIES: dict[str, str] = {
       return SP.click(SP.one(item, picker));
     }""",
 }
+
+# Where the page itself bounds the expert (env/experts/base.py: expert_limits).
+CEILINGS: dict[str, str] = {
+    "tic-tac-toe": "the computer moves first in about half the games and wins or blocks "
+    "when it can 45% of the time, so no player wins every game: a model of the page's own "
+    "play gives an optimal win rate of 84.9% (96.6% moving first, 72.7% second)",
+}
+FROM_START_ONLY: dict[str, str] = {
+    "simon-says": "the sequence blinks once and the page keeps no record of it: a player "
+    "who did not watch from the start cannot repeat it",
+}

@@ -10,6 +10,7 @@ from screenpilot.agent.cli import main as screenpilot
 from screenpilot.dataset.actions import Action
 from screenpilot.dataset.errors import UserError
 from screenpilot.env.experts import expert_tasks
+from screenpilot.env.experts.base import expert_limits
 from screenpilot.env.experts.measure import (
     ExpertAfterRandom,
     ExpertRow,
@@ -70,3 +71,11 @@ def test_tasks_json_reports_the_measured_experts(capsys):
     assert all(row["expert_success"] is None for row in without)
     # Every MiniWoB++ expert has been measured (bench/expert_bench.py --write).
     assert {t for t in expert_tasks() if t.startswith("miniwob.")} <= set(measured)
+
+
+def test_every_listed_limit_is_a_task_with_an_expert_and_a_reason():
+    limits = expert_limits()
+    assert set(limits) == {"ceiling", "from_start_only"}
+    for table in limits.values():
+        for name, reason in table.items():
+            assert name in expert_tasks() and len(reason.split()) >= 8, name
