@@ -1,7 +1,5 @@
 """Benchmarks of the sandbox (env/).
 
-    python bench/env_bench.py experts --seeds 200 --workers 2 [--tasks a,b] [--out FILE]
-        every scripted expert's success rate over seeds 0..N-1 (a markdown table)
     python bench/env_bench.py check-env --workers 2
         gymnasium's check_env on every registered env (a list of the ones that fail)
     python bench/env_bench.py speed [--episodes 40] [--steps 3] [--tasks click-test,...]
@@ -16,7 +14,6 @@ Results are printed as markdown, ready for BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import string
@@ -26,38 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from screenpilot.env.experts import expert_tasks  # noqa: E402
 from screenpilot.env.parallel import run_episodes  # noqa: E402
-
-
-def bench_experts(args) -> None:
-    tasks = [f"miniwob.{t}" for t in args.tasks.split(",")] if args.tasks else expert_tasks()
-    rows = {}
-    start = time.perf_counter()
-
-    def report(result):
-        row = rows.setdefault(result.task_name, {"ok": 0, "n": 0, "steps": 0, "failed": []})
-        row["n"] += 1
-        row["ok"] += result.success
-        row["steps"] += result.steps
-        if not result.success:
-            row["failed"].append(result.seed)
-        if row["n"] == args.seeds:
-            print(f"  {result.task_name}: {row['ok']}/{row['n']}", file=sys.stderr, flush=True)
-
-    run_episodes(tasks, range(args.seeds), workers=args.workers, on_result=report)
-    elapsed = time.perf_counter() - start
-    print(f"| task | success ({args.seeds} seeds) | mean steps | failed seeds |")
-    print("| --- | --- | --- | --- |")
-    for task in tasks:
-        row = rows[task]
-        failed = ", ".join(map(str, row["failed"][:8])) + (" ..." if len(row["failed"]) > 8 else "")
-        print(
-            f"| {task} | {100 * row['ok'] / row['n']:.1f}% | {row['steps'] / row['n']:.1f} | {failed} |"
-        )
-    print(f"\n{len(tasks)} tasks x {args.seeds} seeds, {args.workers} workers: {elapsed:.0f} s")
-    if args.out:
-        Path(args.out).write_text(json.dumps(rows, indent=1))
 
 
 def _cpu_seconds(pids) -> float:
@@ -401,12 +367,6 @@ def main(argv=None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="what", required=True)
-    p = sub.add_parser("experts", help="expert success rates")
-    p.add_argument("--seeds", type=int, default=200)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--tasks", default="", help="comma-separated MiniWoB++ task ids (default: all)")
-    p.add_argument("--out", default="", help="also write per-task results as JSON here")
-    p.set_defaults(func=bench_experts)
     p = sub.add_parser("speed", help="throughput vs miniwob's own env, workers, memory")
     p.add_argument("--tasks", default="click-test,click-button,enter-text,choose-list,click-dialog")
     p.add_argument("--episodes", type=int, default=80)

@@ -93,10 +93,8 @@ def main(argv=None) -> int:
         print(f"after random actions: mean {100 * mean_after:.1f}% over the handed-over "
               f"episodes, {after_s:.0f} s")  # fmt: skip
     if args.write:
+        command = "python bench/expert_bench.py " + " ".join(argv or sys.argv[1:])
         table = {
-            "measured": datetime.date.today().isoformat(),
-            "command": "python bench/expert_bench.py " + " ".join(argv or sys.argv[1:]),
-            "seeds": [seeds[0], seeds[-1]],
             "tasks": {
                 task: {
                     "success": round(rows[task].success_rate, 4),
@@ -105,6 +103,10 @@ def main(argv=None) -> int:
                     "action_types": sorted(rows[task].action_types),
                     "success_after_random": round(after[task].success_rate, 4)
                     if task in after and after[task].episodes else None,
+                    "episodes_after_random": after[task].episodes if task in after else 0,
+                    "first_seed": seeds[0],
+                    "measured": datetime.date.today().isoformat(),
+                    "command": command,
                 }
                 for task in tasks
             },

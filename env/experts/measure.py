@@ -66,7 +66,9 @@ def summarize(rollout: Rollout, random_steps_played: int = 0) -> ExpertEpisode:
     expert_actions = rollout.actions[random_steps_played:]
     return ExpertEpisode(
         rollout.task_name, rollout.seed, rollout.success, len(rollout.steps),
-        tuple(a.type for a in expert_actions), len(rollout.steps) > random_steps_played,
+        tuple(a.type for a in expert_actions),
+        # From the start, the expert always plays (an episode that breaks is a failure).
+        random_steps_played == 0 or len(rollout.steps) > random_steps_played,
         rollout.error,
     )  # fmt: skip
 

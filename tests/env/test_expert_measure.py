@@ -79,3 +79,10 @@ def test_every_listed_limit_is_a_task_with_an_expert_and_a_reason():
     for table in limits.values():
         for name, reason in table.items():
             assert name in expert_tasks() and len(reason.split()) >= 8, name
+
+
+def test_an_episode_that_breaks_before_any_step_is_a_failure():
+    row = ExpertRow("miniwob.x")
+    broken = Rollout("miniwob.x", 4, "", error="browser died")
+    row.add(summarize(broken))
+    assert (row.episodes, row.successes, row.failed_seeds) == (1, 0, [4])
