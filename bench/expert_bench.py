@@ -86,12 +86,13 @@ def main(argv=None) -> int:
     print(f"\n{len(tasks)} tasks, mean {100 * mean:.1f}% from the start; "
           f"{sum(r.episodes for r in rows.values())} episodes in {start_s:.0f} s "
           f"({args.workers} workers, {os.cpu_count()} cores)")  # fmt: skip
-    if after:
-        mean_after = sum(r.success_rate for r in after.values() if r.episodes) / max(
-            1, sum(1 for r in after.values() if r.episodes)
-        )
+    handed_over = [r for r in after.values() if r.episodes]
+    if handed_over:
+        mean_after = sum(r.success_rate for r in handed_over) / len(handed_over)
         print(f"after random actions: mean {100 * mean_after:.1f}% over the handed-over "
-              f"episodes, {after_s:.0f} s")  # fmt: skip
+              f"episodes of {len(handed_over)} tasks, {after_s:.0f} s")  # fmt: skip
+    elif after:
+        print("after random actions: the random actions ended every episode")
     if args.write:
         command = "python bench/expert_bench.py " + " ".join(argv or sys.argv[1:])
         table = {

@@ -88,13 +88,14 @@ def test_tasks_verb_lists_it_with_its_expert(capsys):
 
     assert screenpilot(["tasks", "--json"]) == 0
     row = next(r for r in json.loads(capsys.readouterr().out) if r["name"] == TASK)
-    assert row == {
+    assert {k: row[k] for k in ("name", "suite", "gym_id", "max_steps", "expert")} == {
         "name": TASK,
         "suite": "synthetic",
         "gym_id": gym_id(TASK),
         "max_steps": synthetic.MAX_STEPS,
         "expert": True,
     }
+    assert row["expert_success"] == 1.0  # measured by bench/expert_bench.py
 
 
 # ---- in the browser -----------------------------------------------------------------
