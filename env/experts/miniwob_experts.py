@@ -38,6 +38,29 @@ _LOGIN = """() => {
     || SP.click(SP.one('#subbtn'));
 }"""
 
+# The shapes a description names: "[large|small] [colour] (item|shape|letter|digit|
+# circle|rectangle|triangle|<a letter or digit>)" -> a test of one #area_svg element
+# (click-shape, count-shape). A function declaration: hoisted, so it may follow its use.
+SHAPE_MATCHER = """function shapeMatcher(words) {
+        const what = words[words.length - 1];
+        const size = words.slice(0, -1).find((w) => w === 'large' || w === 'small');
+        const color = words.slice(0, -1).find((w) => w !== 'large' && w !== 'small');
+        const shapeOf = { rect: 'rectangle', circle: 'circle', polygon: 'triangle' };
+        return (el) => {
+          const tag = el.tagName.toLowerCase();
+          const big = tag === 'text' ? parseFloat(el.getAttribute('font-size')) > 15
+            : tag === 'rect' ? parseFloat(el.getAttribute('width')) > 15
+            : tag === 'circle' ? parseFloat(el.getAttribute('r')) > 7.5
+            : el.getBBox().width > 15;
+          let kind, text;
+          if (tag === 'text') { text = el.textContent; kind = /[0-9]/.test(text) ? 'digit' : 'letter'; }
+          else { kind = 'shape'; text = shapeOf[tag]; }
+          return (!size || (big ? 'large' : 'small') === size)
+            && (!color || el.getAttribute('fill') === color)
+            && (what === 'item' || what === kind || what === text);
+        };
+      }"""
+
 POLICIES: dict[str, str] = {
     "click-test": "() => SP.click(SP.one('#subbtn'))",
     "click-test-2": _BUTTON_NAMED_IN_QUERY,
@@ -69,28 +92,11 @@ POLICIES: dict[str, str] = {
       }
       return SP.click(SP.one('#area button'));
     }""",
-    "click-shape": """() => {
-      const words = Q.replace(/^Click on an? /, '').split(' ');
-      const what = words.pop();
-      const size = words.find((w) => w === 'large' || w === 'small');
-      const color = words.find((w) => w !== 'large' && w !== 'small');
-      const shapeOf = { rect: 'rectangle', circle: 'circle', polygon: 'triangle' };
-      for (const el of SP.all('#area_svg > *')) {
-        const tag = el.tagName.toLowerCase();
-        const big = tag === 'text' ? parseFloat(el.getAttribute('font-size')) > 15
-          : tag === 'rect' ? parseFloat(el.getAttribute('width')) > 15
-          : tag === 'circle' ? parseFloat(el.getAttribute('r')) > 7.5
-          : el.getBBox().width > 15;
-        let kind, text;
-        if (tag === 'text') { text = el.textContent; kind = /[0-9]/.test(text) ? 'digit' : 'letter'; }
-        else { kind = 'shape'; text = shapeOf[tag]; }
-        const ok = (!size || (big ? 'large' : 'small') === size)
-          && (!color || el.getAttribute('fill') === color)
-          && (what === 'item' || what === kind || what === text);
-        if (ok && SP.visible(el)) return SP.click(el);
-      }
-      return null;
-    }""",
+    "click-shape": f"""() => {{
+      const matches = shapeMatcher(Q.replace(/^Click on an? /, '').split(' '));
+      {SHAPE_MATCHER}
+      return SP.click(SP.all('#area_svg > *').find((el) => matches(el) && SP.visible(el)));
+    }}""",
     "click-widget": """() => {
       const want = SP.quoted();
       const el = SP.all('#area [data-type]').find((e) => e.getAttribute('data-type') === want);

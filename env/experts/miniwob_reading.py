@@ -3,6 +3,8 @@ In the form of miniwob_experts.py (see library.js for SP, M and Q)."""
 
 from __future__ import annotations
 
+from .miniwob_experts import SHAPE_MATCHER
+
 # The value the table (#tab) gives for a key: a row is <td>key</td><td>value</td>; the page
 # compares the answer with the value exactly, so it is read unnormalised.
 _TABLE_VALUE = """const valueOf = (key) => {
@@ -62,30 +64,13 @@ POLICIES: dict[str, str] = {
       }
       return SP.click(SP.one('#submit'));
     }""",
-    "count-shape": """() => {
+    "count-shape": f"""() => {{
       // "How many [large|small] [colour] (item|shape|letter|digit|circle|...|q|7)s are there?"
-      const words = /^How many (.*)s are there\\?/.exec(Q)[1].split(' ');
-      const what = words.pop();
-      const size = words.find((w) => w === 'large' || w === 'small');
-      const color = words.find((w) => w !== 'large' && w !== 'small');
-      const shapeOf = { rect: 'rectangle', circle: 'circle', polygon: 'triangle' };
-      let count = 0;
-      for (const el of SP.all('#area_svg > *')) {
-        const tag = el.tagName.toLowerCase();
-        const big = tag === 'text' ? parseFloat(el.getAttribute('font-size')) > 15
-          : tag === 'rect' ? parseFloat(el.getAttribute('width')) > 15
-          : tag === 'circle' ? parseFloat(el.getAttribute('r')) > 7.5
-          : el.getBBox().width > 15;
-        let kind, text;
-        if (tag === 'text') { text = el.textContent; kind = /[0-9]/.test(text) ? 'digit' : 'letter'; }
-        else { kind = 'shape'; text = shapeOf[tag]; }
-        const matches = (!size || (big ? 'large' : 'small') === size)
-          && (!color || el.getAttribute('fill') === color)
-          && (what === 'item' || what === kind || what === text);
-        if (matches) count += 1;
-      }
+      const matches = shapeMatcher(/^How many (.*)s are there\\?/.exec(Q)[1].split(' '));
+      {SHAPE_MATCHER}
+      const count = SP.all('#area_svg > *').filter(matches).length;
       return SP.click(SP.byText('#count-buttons button', String(count))[0]);
-    }""",
+    }}""",
     "count-sides": """() => {
       // The polygon is drawn on a canvas only: read its pixels. From the centre, the
       // distance to the outline along each direction rises and falls once per side, so

@@ -1,5 +1,5 @@
 """MiniWoB++ experts, widgets: the no-delay and difficulty variants of tasks with an expert, menus, sliders, spinners, time fields, scrolling text, resizing.
-hover-shape has none: its page never ends an episode (its reward is a TODO in the page).
+hover-shape has none: its page never ends an episode (the page computes no reward: its scoring is left unwritten).
 In the form of miniwob_experts.py (see library.js for SP, M and Q)."""
 
 from __future__ import annotations
