@@ -24,11 +24,12 @@ system-packages:
 	fi
 
 # torch goes in first and pinned: a bare `torch` requirement can pull a multi-GB CUDA build.
+# Ray (the `ray` extra) is optional for users; the tests start Ray clusters.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==$(TORCH_VERSION)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,ray]'
 	touch $(STAMP)
 
 # LeRobot's own loader, for the LeRobot export/import round-trip test, in a venv of its own:

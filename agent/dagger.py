@@ -98,7 +98,8 @@ def expert_keeps_memory(task: str) -> bool:
 def dagger_tasks(demos: list[str], named: list[str] | None) -> list[str]:
     """``named`` (checked), else the tasks DEMOS were recorded on that have an expert
     able to label any state, in the order they first appear."""
-    from screenpilot.dataset.format import read_episode_lines, read_info
+    from screenpilot.dataset.chunks import all_episode_metas
+    from screenpilot.dataset.format import read_info
     from screenpilot.env.experts import expert_tasks
     from screenpilot.env.registration import check_task_names
 
@@ -115,7 +116,7 @@ def dagger_tasks(demos: list[str], named: list[str] | None) -> list[str]:
     tasks: list[str] = []
     for root in demos:
         read_info(Path(root))  # another format version, or no dataset: one clear line
-        for meta in read_episode_lines(Path(root)):
+        for meta in all_episode_metas(Path(root)):
             task = (meta.get("metadata") or {}).get("env")
             if task in with_expert and task not in tasks and not expert_keeps_memory(task):
                 tasks.append(task)
@@ -132,7 +133,14 @@ def round_seeds(round_k: int, episodes: int) -> list[int]:
 
 
 def collect_round(
-    model_dir: Path, tasks: list[str], seeds: list[int], out: Path, *, workers: int = 1
+    model_dir: Path,
+    tasks: list[str],
+    seeds: list[int],
+    out: Path,
+    *,
+    workers: int = 1,
+    backend: str = "local",
+    address: str | None = None,
 ) -> dict:
     """Round k's part (a): the model plays every (task, seed), the expert labels every
     state it reaches; the episodes go into the dataset ``out``, in (task, seed) order
@@ -140,6 +148,7 @@ def collect_round(
     from screenpilot.console import progress_bar
     from screenpilot.dataset.format import init_dataset
     from screenpilot.dataset.maintenance import adopt_episodes
+    from screenpilot.dataset.reader import Episode
     from screenpilot.env.parallel import run_episodes
 
     start = time.perf_counter()
@@ -160,10 +169,11 @@ def collect_round(
     shard_root = Path(tempfile.mkdtemp(prefix=".shards-", dir=out))
     try:
         results = run_episodes(tasks, seeds, policy=policy, workers=workers,
-                               record_shards=shard_root, on_result=on_result)  # fmt: skip
+                               record_shards=shard_root, on_result=on_result,
+                               backend=backend, address=address)  # fmt: skip
         bar.close()
         # Failures too: the states a failing model reaches are the ones it must learn.
-        entries = [(Path(r.recorded[0]), r.recorded[1]) for r in results if r.recorded]
+        entries = [Episode(Path(r.recorded[0]), r.recorded[1]) for r in results if r.recorded]
         metas = adopt_episodes(entries, out, move=True, note_source=False)
     finally:
         bar.close()
@@ -195,6 +205,8 @@ def run_dagger(
     steps_per_round: int,
     tasks: list[str] | None = None,
     workers: int = 1,
+    backend: str = "local",
+    address: str | None = None,
 ) -> dict:
     """The whole loop; ``base`` is round 0's TrainConfig with ``out`` the DAgger run
     directory. Returns the summary (also in RUN/dagger/summary.json)."""
@@ -235,7 +247,8 @@ def run_dagger(
     for k in range(1, rounds + 1):
         model_dir = Path(cfg.out) / "model"
         row = {"round": k, **collect_round(model_dir, tasks, round_seeds(k, episodes),
-                                           run / "dagger" / f"round_{k}", workers=workers)}  # fmt: skip
+                                           run / "dagger" / f"round_{k}", workers=workers,
+                                           backend=backend, address=address)}  # fmt: skip
         summary["rounds"].append(row)
         save_summary()
         collected.append(row["data"])
@@ -255,6 +268,7 @@ def run_dagger(
 
 # ---- the verb -----------------------------------------------------------------------------
 def register(subparsers) -> None:
+    from screenpilot.env.pool import add_pool_arguments
     from screenpilot.model.train_config import add_train_arguments
 
     p = subparsers.add_parser(
@@ -273,7 +287,7 @@ def register(subparsers) -> None:
         "--episodes", type=int, default=20, metavar="N", help="episodes per task a round (20)"
     )
     p.add_argument("--tasks", help="comma-separated tasks (default: those DEMOS were recorded on)")
-    p.add_argument("--workers", type=int, default=1, metavar="K", help="browsers in parallel (1)")
+    add_pool_arguments(p)
     p.add_argument(
         "--steps-per-round", type=int, metavar="S",
         help="training steps of each round after the first (default: half of --steps)",
@@ -291,7 +305,8 @@ def cmd_dagger(args: argparse.Namespace) -> int:
     tasks = parse_task_list(args.tasks) if args.tasks else None
     steps = args.steps_per_round or max(1, base.steps // 2)
     summary = run_dagger(base, rounds=args.rounds, episodes=args.episodes,
-                         steps_per_round=steps, tasks=tasks, workers=args.workers)  # fmt: skip
+                         steps_per_round=steps, tasks=tasks, workers=args.workers,
+                         backend=args.backend, address=args.address)  # fmt: skip
     for row in summary["rounds"]:
         line = f"round {row['round']}: trained {row['train_steps']} steps in {row['train_s']} s"
         if row["round"] > 0:

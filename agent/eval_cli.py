@@ -12,6 +12,7 @@ from .evaluate import DEFAULT_SEED_OFFSET
 
 
 def register(subparsers) -> None:
+    from screenpilot.env.pool import add_pool_arguments
     from screenpilot.env.registration import TASKS_HELP
 
     from .run_cli import add_agent_arguments
@@ -29,7 +30,7 @@ def register(subparsers) -> None:
         "--seed-offset", type=int, default=DEFAULT_SEED_OFFSET, metavar="S",
         help=f"first eval seed ({DEFAULT_SEED_OFFSET}); must not overlap training seeds",
     )  # fmt: skip
-    p.add_argument("--workers", type=int, default=1, metavar="K", help="browsers in parallel (1)")
+    add_pool_arguments(p)
     p.add_argument("--max-steps", type=int, metavar="M", help="step limit (default: the task's)")
     p.add_argument("--out", required=True, metavar="DIR", help="where results and report go")
     p.add_argument(
@@ -53,7 +54,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     compare = [_load_results(p) for p in args.compare]
     spec = EvalSpec(
         tasks=tasks, episodes=args.episodes, seed_offset=args.seed_offset, workers=args.workers,
-        max_steps=args.max_steps, agent=args.agent, model=args.model, device=args.device,
+        backend=args.backend, address=args.address, max_steps=args.max_steps, agent=args.agent, model=args.model, device=args.device,
     )  # fmt: skip
     results = evaluate(spec, args.out, compare=compare)
     print(format_table(results, compare))

@@ -27,6 +27,8 @@ class EvalSpec:
     episodes: int = 50
     seed_offset: int = DEFAULT_SEED_OFFSET
     workers: int = 1
+    backend: str = "local"  # or "ray" (env/pool.py)
+    address: str | None = None  # a Ray cluster's head; None: a Ray instance on this machine
     max_steps: int | None = None
     agent: str | None = None  # "random" | "expert" (or None with a model)
     model: str | None = None
@@ -68,8 +70,9 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 def training_seeds(model_run: str) -> dict[str, set[int]] | None:
     """The (task -> seeds) a model was trained on, from the datasets its run names;
     None when the run does not say or its data is gone."""
+    from screenpilot.dataset.chunks import all_episode_metas
     from screenpilot.dataset.errors import DatasetError
-    from screenpilot.dataset.format import read_episode_lines, read_info
+    from screenpilot.dataset.format import read_info
     from screenpilot.model.checkpoint import resolve_model_dir
 
     # The trainer saves its resolved config beside every model and checkpoint it writes.
@@ -83,7 +86,7 @@ def training_seeds(model_run: str) -> dict[str, set[int]] | None:
             read_info(Path(p))
         except DatasetError:
             return None
-        for meta in read_episode_lines(Path(p)):
+        for meta in all_episode_metas(Path(p)):
             env_name, seed = meta["metadata"].get("env"), meta["metadata"].get("seed")
             if env_name is not None and seed is not None:
                 seen.setdefault(env_name, set()).add(int(seed))
@@ -174,6 +177,7 @@ def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=
         spec.tasks, spec.seeds, policy=partial(eval_policy, spec, threads), workers=workers,
         max_steps=spec.max_steps, keep_screenshots=True,
         make_result=partial(film_episode, video_dir), on_result=on_result,
+        backend=spec.backend, address=spec.address,
     )  # fmt: skip
     bar.close()
     _keep_some_videos(outcomes, spec.keep_videos, out)
@@ -210,6 +214,7 @@ def summarize(spec: EvalSpec, outcomes: list[EpisodeOutcome], wall_s: float) -> 
         "seeds": {"offset": spec.seed_offset, "count": spec.episodes},
         "max_steps": spec.max_steps,
         "workers": spec.workers,
+        "backend": spec.backend,
         "wall_s": round(wall_s, 2),
         "episodes": [asdict(o) for o in outcomes],
     }

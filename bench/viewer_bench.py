@@ -35,8 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from screenpilot.dataset.actions import Action
-from screenpilot.dataset.format import EpisodeWriter, init_dataset, read_episode_lines
+from screenpilot.dataset.format import EpisodeWriter, init_dataset
 from screenpilot.dataset.maintenance import adopt_episodes
+from screenpilot.dataset.reader import open_dataset
 from screenpilot.dataset.viewer import write_viewer
 
 _T0 = time.perf_counter()
@@ -65,7 +66,7 @@ def write_shard(args: tuple[Path, int, int]) -> Path:
 
 def make_dataset(root: Path, episodes: int) -> float:
     """Write ``root`` unless it already holds ``episodes`` episodes; returns seconds spent."""
-    if root.exists() and len(read_episode_lines(root)) == episodes:
+    if root.exists() and len(open_dataset(root)) == episodes:
         return 0.0
     shutil.rmtree(root, ignore_errors=True)
     start = time.perf_counter()
@@ -80,7 +81,7 @@ def make_dataset(root: Path, episodes: int) -> float:
         shards = list(pool.map(write_shard, jobs))
     init_dataset(root)
     for shard in shards:
-        adopt_episodes([(shard, m) for m in read_episode_lines(shard)], root, move=True)
+        adopt_episodes(list(open_dataset(shard)), root, move=True)
         shutil.rmtree(shard)
     return time.perf_counter() - start
 
@@ -139,7 +140,7 @@ def run(episodes: int, work: Path) -> dict:
         "rebuild_s": rebuild,
         "index_kb": (view / "index.js").stat().st_size / 1e3,
         "view_kb": folder_bytes(view) / 1e3,
-        **open_in_chromium(page, read_episode_lines(root)[-1]["index"]),
+        **open_in_chromium(page, open_dataset(root)[-1].index),
     }
 
 

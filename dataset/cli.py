@@ -1,5 +1,5 @@
-"""`screenpilot dataset ...`: inspect, check, repair, merge, render, view, export and import
-datasets."""
+"""`screenpilot dataset ...`: inspect, check, repair, compact, merge, render, view, export and
+import datasets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "dataset",
-        help="inspect, check, repair, merge, render, view, export and import recorded datasets",
+        help="inspect, check, repair, compact, merge, render, view, export and import datasets",
         description="Work with datasets of recorded episodes (video + input events + actions).",
     )
     verbs = parser.add_subparsers(dest="dataset_verb", metavar="VERB", required=True)
@@ -50,6 +50,23 @@ def register(subparsers) -> None:
         "what it records after that is lost",
     )
     p.set_defaults(func=cmd_repair)
+
+    p = verbs.add_parser(
+        "compact",
+        help="seal finished episodes into chunks: a few large files instead of five per episode",
+        description="Move every finished episode that still has files of its own into "
+        "chunks (many episodes a parquet table and a video file, with an episode index). "
+        "Reading is unchanged; bulk writers (record expert, merge, dagger) seal full "
+        "chunks themselves. An episode being recorded is left alone.",
+    )
+    p.add_argument("path", metavar="DIR", help="dataset directory")
+    p.add_argument(
+        "--chunk-episodes",
+        type=int,
+        metavar="N",
+        help="episodes a chunk (default: the dataset's own, 1000 for a new one)",
+    )
+    p.set_defaults(func=cmd_compact)
 
     p = verbs.add_parser("merge", help="merge datasets into a new one")
     p.add_argument("sources", metavar="DIR", nargs="+", help="datasets to merge, in order")
@@ -165,6 +182,21 @@ def cmd_repair(args: argparse.Namespace) -> int:
         )
     if not report.recovered and not report.live:
         print(f"{args.path}: nothing to repair")
+    return 0
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from .chunks import seal_chunks
+    from .errors import UserError
+    from .format import read_info
+
+    if args.chunk_episodes is not None and args.chunk_episodes < 1:
+        raise UserError(f"--chunk-episodes must be at least 1, got {args.chunk_episodes}")
+    read_info(Path(args.path))
+    written = seal_chunks(args.path, partial=True, size=args.chunk_episodes)
+    info = read_info(Path(args.path))
+    print(f"{args.path}: {written} chunk(s) written; {len(info['chunks'])} chunks hold "
+          f"{sum(info['chunks'])} of {info['episodes']} episodes")  # fmt: skip
     return 0
 
 

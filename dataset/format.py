@@ -1,9 +1,12 @@
-"""The episode format on disk (version 2), and ``EpisodeWriter``.
+"""The episode format on disk (version 3), and ``EpisodeWriter``.
 
     DATASET/
-      meta/info.json                 format version, counts, fps, screen sizes, sources
-      meta/episodes.jsonl            one line per finished episode
-      data/episode_000000.parquet    one row per step: time, frame index, action fields
+      meta/info.json                 format version, counts, fps, screen sizes, sources;
+                                     the sealed chunks' sizes and ``tail_offset``
+      meta/episodes.jsonl            one line per finished episode, in commit order; the
+                                     lines from byte ``tail_offset`` on are the tail
+      data/episode_000000.parquet    a tail episode: one row per step: time, frame index,
+                                     action fields
       events/episode_000000.parquet  raw input events (time, kind, x, y, button, key, text)
       frames/episode_000000.parquet  the capture time of every video frame
       dom/episode_000000.parquet     grounding: one row per visible text item of a frame
@@ -13,9 +16,12 @@
                                      that were read
       videos/episode_000000.mp4      the screen, one video frame per captured frame
       journal/episode_000000.jsonl   only while an episode is being written
+      meta/chunks/, */chunk_*.parquet, videos/chunk_*.mp4s
+                                     sealed episodes, a thousand to a chunk (chunks.py)
 
-Version 2 added dom/. Version 1 datasets are read as they are: their episodes have no
-grounding. A version-2 writer that appends to one marks it version 2.
+Version 2 added dom/, version 3 the chunks. Older datasets are read as they are (a
+version-1 episode has no grounding; a version-2 dataset is all tail). A writer that
+appends to one marks it version 3.
 
 While an episode is written, every frame time, event and step goes to its journal
 (flushed line by line) and the frames to a fragmented MP4; the writer holds a lock on
@@ -39,8 +45,8 @@ from .events import EVENT_COLUMNS, Event
 from .segment import SegmentConfig, frame_before, segment_events
 
 FORMAT_NAME = "screenpilot-episodes"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 STEP_COLUMNS = (
     ("step", "int32"),
@@ -132,23 +138,34 @@ def read_table(path: Path) -> list[dict]:
         raise DatasetError(f"{path}: unreadable parquet ({str(e).splitlines()[0]})") from None
 
 
-def read_episode_lines(root: Path) -> list[dict]:
+def read_tail(root: Path, offset: int = 0) -> list[tuple[dict, int]]:
+    """The meta lines of meta/episodes.jsonl from byte ``offset`` on, each with the byte
+    offset just past it (where the tail starts once it is sealed)."""
     path = episodes_path(root)
     if not path.exists():
         return []
-    text = path.read_text()
-    lines = text.splitlines()
-    out = []
-    for n, line in enumerate(lines, 1):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    out, position = [], offset
+    lines = data.split(b"\n")
+    for n, line in enumerate(lines):
+        position += len(line) + 1
         if not line.strip():
             continue
         try:
-            out.append(json.loads(line))
+            out.append((json.loads(line), position))
         except json.JSONDecodeError:
-            if n == len(lines) and not text.endswith("\n"):
+            if n == len(lines) - 1:
                 break  # a writer's commit being appended as we read: not an episode yet
-            raise DatasetError(f"{path}: line {n} is not JSON") from None
+            raise DatasetError(f"{path}: a line after byte {offset} is not JSON") from None
     return out
+
+
+def read_episode_lines(root: Path) -> list[dict]:
+    """The tail's meta lines: finished episodes not sealed into a chunk yet."""
+    offset = read_info(root).get("tail_offset", 0) if info_path(root).exists() else 0
+    return [meta for meta, _ in read_tail(root, offset)]
 
 
 def read_info(root: Path) -> dict:
@@ -197,6 +214,8 @@ def _empty_info() -> dict:
         "fps": [],
         "screen_sizes": [],
         "sources": [],
+        "chunks": [],  # episodes in each sealed chunk, in order
+        "tail_offset": 0,  # where meta/episodes.jsonl's unsealed lines start
     }
 
 
@@ -218,16 +237,24 @@ def _add_episode(info: dict, meta: dict) -> dict:
     }
 
 
-def _write_info(root: Path, info: dict) -> None:
+def write_info(root: Path, info: dict) -> None:
     write_atomic(info_path(root), (json.dumps(info) + "\n").encode())
 
 
 def update_info(root: Path) -> dict:
-    """Recompute meta/info.json from meta/episodes.jsonl (after a merge or repair)."""
-    info = _empty_info()
-    for meta in read_episode_lines(root):
-        info = _add_episode(info, meta)
-    _write_info(root, info)
+    """Recompute meta/info.json's counts from every episode (after a merge or repair)."""
+    from .chunks import all_episode_metas
+    from .locks import dataset_lock
+
+    with dataset_lock(root, "commit"):
+        old = read_info(root) if info_path(root).exists() else _empty_info()
+        info = {**_empty_info(), "chunks": old.get("chunks", []),
+                "tail_offset": old.get("tail_offset", 0)}  # fmt: skip
+        if "chunk_episodes" in old:
+            info["chunk_episodes"] = old["chunk_episodes"]
+        for meta in all_episode_metas(root) if info_path(root).exists() else []:
+            info = _add_episode(info, meta)
+        write_info(root, info)
     return info
 
 
@@ -236,17 +263,20 @@ def commit_episodes(root: Path, metas: list[dict], *, durable: bool = True) -> N
     exist. ``durable`` syncs the lines to disk first (skipped for scratch datasets, where
     it is most of the cost of a small episode). info.json is then updated incrementally:
     recomputing it would read every line, which made writing 10,000 episodes quadratic."""
+    from .locks import dataset_lock
+
     path = episodes_path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
+    # One committer at a time: two writers' read-modify-write of info.json would lose one.
+    with dataset_lock(root, "commit"), open(path, "a") as f:
         f.write("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in metas))
         f.flush()
         if durable:
             os.fsync(f.fileno())
-    info = read_info(root)
-    for meta in metas:
-        info = _add_episode(info, meta)
-    _write_info(root, info)
+        info = read_info(root)
+        for meta in metas:
+            info = _add_episode(info, meta)
+        write_info(root, info)
 
 
 def next_episode_index(root: Path) -> int:

@@ -44,6 +44,8 @@ import numpy as np
 
 from .actions import ACTION_FIELDS, ACTION_TYPES, Action
 from .errors import DatasetError
+from .events import EVENT_COLUMNS
+from .format import write_table
 
 LEROBOT_VERSION = "0.4.4"  # the LeRobot whose loader the round-trip test runs
 CODEBASE_VERSION = "v3.0"
@@ -302,10 +304,8 @@ class _Writer:
         })  # fmt: skip
         self.rows += rows
         self.total += len(rows)
-        if episode.paths["events"].exists():
-            events = self.out / EVENTS_PATH.format(episode_index=n)
-            events.parent.mkdir(parents=True, exist_ok=True)
-            events.write_bytes(episode.paths["events"].read_bytes())
+        events = self.out / EVENTS_PATH.format(episode_index=n)
+        write_table(events, episode.rows("events"), EVENT_COLUMNS)
         if self.video.path.stat().st_size >= VIDEO_FILE_MB * 2**20:
             self._close_files()
 

@@ -7,6 +7,7 @@ import os
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import DatasetError
 from .format import (
@@ -19,32 +20,44 @@ from .format import (
     read_episode_lines,
     read_info,
     read_table,
+    write_atomic,
+    write_table,
 )
 from .journal import unfinished_episodes
 
+if TYPE_CHECKING:
+    from .reader import Episode
+
 
 def summarize(root: str | Path) -> dict:
-    """What `screenpilot dataset info` prints: counts, sizes, action types."""
+    """What `screenpilot dataset info` prints: counts, sizes, action types. Sealed
+    episodes are counted from their chunks' columns, never one by one."""
     from .reader import open_dataset
 
     ds = open_dataset(root)
-    types: Counter = Counter()
-    for ep in ds:
+    types: Counter = Counter(ds.chunks.table_column("data", "type"))
+    for ep in ds._tail:
         types.update(a.type for a in ep.actions)
+    column = ds.column
     return {
         "path": str(ds.root),
         "format_version": ds.info["format_version"],
         "episodes": len(ds),
-        "steps": sum(m["length"] for m in ds.episode_meta),
-        "frames": sum(m["num_frames"] for m in ds.episode_meta),
-        "duration_s": round(sum(m["duration"] for m in ds.episode_meta), 3),
-        "screen_sizes": sorted({f"{m['width']}x{m['height']}" for m in ds.episode_meta}),
-        "fps": sorted({m["fps"] for m in ds.episode_meta}),
-        "sources": dict(Counter(m["source"] for m in ds.episode_meta)),
-        "tasks": len({m["task"] for m in ds.episode_meta}),
-        "successes": sum(1 for m in ds.episode_meta if m.get("success")),
-        "recovered": sum(1 for m in ds.episode_meta if m.get("recovered")),
-        "grounded": sum(1 for ep in ds if ep.paths["dom"].exists()),
+        "chunks": len(ds.chunks.sizes),
+        "sealed": len(ds.chunks),
+        "steps": sum(column("length")),
+        "frames": sum(column("num_frames")),
+        "duration_s": round(sum(column("duration")), 3),
+        "screen_sizes": sorted(
+            {f"{w}x{h}" for w, h in zip(column("width"), column("height"), strict=True)}
+        ),  # fmt: skip
+        "fps": sorted(set(column("fps"))),
+        "sources": dict(Counter(column("source"))),
+        "tasks": len(set(column("task"))),
+        "successes": sum(1 for s in column("success") if s),
+        "recovered": sum(1 for r in column("recovered") if r),
+        "grounded": sum(1 for s in ds.chunks.column("dom_start") if s >= 0)
+        + sum(1 for ep in ds._tail if ep.has_grounding),
         "action_types": dict(types.most_common()),
         "recording": len(ds.recording),
         "needs_repair": len(ds.needs_repair),
@@ -67,11 +80,12 @@ def repair_note(count: int, root: str | Path) -> str:
 def check_dataset(root: str | Path, *, deep: bool = False) -> list[str]:
     """Every problem found, one line each; an empty list means the dataset is sound.
     Never modifies anything. ``deep`` decodes every frame instead of counting packets."""
+    from .chunks import ChunkStore, check_chunk
     from .video import count_decodable_frames, count_packets
 
     root = Path(root)
     try:
-        read_info(root)
+        info = read_info(root)
         metas = read_episode_lines(root)
     except DatasetError as e:
         return [str(e)]
@@ -82,7 +96,25 @@ def check_dataset(root: str | Path, *, deep: bool = False) -> list[str]:
         for u in unfinished_episodes(root)
         if not u.live
     ]
-    seen = set()
+    # Sealed chunks: their files against their index, no episode read one by one (a
+    # deep check decodes every episode's video from its byte range).
+    chunk_problems = [p for n, size in enumerate(info.get("chunks", []))
+                      for p in check_chunk(root, n, size)]  # fmt: skip
+    problems += chunk_problems
+    if deep and info.get("chunks") and not chunk_problems:
+        from .reader import open_dataset
+
+        ds = open_dataset(root)
+        for position in range(len(ds.chunks)):
+            ep = ds[position]
+            found = count_decodable_frames(ep.video_source) if ep.num_frames else 0
+            if found != ep.num_frames:
+                problems.append(f"{ep.video_source}: {found} decodable frames, its index says "
+                                f"{ep.num_frames}")  # fmt: skip
+    sealed = [] if chunk_problems else ChunkStore(root, info.get("chunks", [])).column("index")
+    seen = set(sealed)
+    if len(seen) != len(sealed):
+        problems.append(f"{root / 'meta' / 'chunks'}: an episode is in two chunks")
     for meta in metas:
         index = meta.get("index")
         if index in seen:
@@ -154,6 +186,8 @@ def _check_grounding(path: Path, num_frames: int) -> list[str]:
 def merge_datasets(sources: list[str | Path], out: str | Path) -> dict:
     """Copy the episodes of ``sources`` into a new dataset ``out``, renumbered in order.
     Sources are checked first, so a damaged one stops the merge before anything is copied."""
+    from .reader import open_dataset
+
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise DatasetError(f"{out}: already exists; merge writes a new dataset")
@@ -162,36 +196,48 @@ def merge_datasets(sources: list[str | Path], out: str | Path) -> dict:
         if problems:
             raise DatasetError(f"cannot merge {src}: {problems[0]}")
     init_dataset(out)
-    for src in map(Path, sources):
-        adopt_episodes([(src, meta) for meta in read_episode_lines(src)], out)
+    for src in sources:
+        adopt_episodes(list(open_dataset(src)), out)
     return read_info(out)
 
 
 def adopt_episodes(
-    entries: list[tuple[Path, dict]], dst: Path, *, move: bool = False, note_source: bool = True
+    episodes: list[Episode], dst: Path, *, move: bool = False, note_source: bool = True
 ) -> list[dict]:
-    """Append finished episodes (each a source dataset and its meta line) to ``dst``, in
-    order, at its next indices; one commit for all. ``move`` renames the files instead
-    of copying them (scratch sources on the same disk); ``note_source`` records where
-    each came from in its meta line."""
+    """Append finished episodes (of other datasets) to ``dst``, in order, at its next
+    indices; one commit for all, then full chunks are sealed. ``move`` renames a tail
+    episode's files instead of copying them (scratch sources on the same disk);
+    ``note_source`` records where each came from in its meta line."""
+    from .chunks import TABLE_COLUMNS, seal_chunks
+
     first = next_episode_index(dst)
     metas = []
-    for offset, (src, meta) in enumerate(entries):
+    for offset, episode in enumerate(episodes):
         index = first + offset
-        source_paths, target_paths = episode_paths(src, meta["index"]), episode_paths(dst, index)
-        for name in ("data", "events", "frames", "dom", "video"):
-            if source_paths[name].exists():
-                target_paths[name].parent.mkdir(parents=True, exist_ok=True)
-                if move:
-                    os.replace(source_paths[name], target_paths[name])
-                else:
-                    shutil.copyfile(source_paths[name], target_paths[name])
-        new_meta = {**meta, "index": index}
+        target = episode_paths(dst, index)
+        if episode.location is None:
+            for name in ("data", "events", "frames", "dom", "video"):
+                if episode.paths[name].exists():
+                    target[name].parent.mkdir(parents=True, exist_ok=True)
+                    if move:
+                        os.replace(episode.paths[name], target[name])
+                    else:
+                        shutil.copyfile(episode.paths[name], target[name])
+        else:  # a sealed episode becomes files of its own again, sealed anew in dst
+            for name, columns in TABLE_COLUMNS.items():
+                rows = episode.rows(name)
+                if rows is not None:
+                    write_table(target[name], rows, columns)
+            if episode.location["video_bytes"]:
+                with episode.video_source.open() as video:
+                    write_atomic(target["video"], video.read())
+        new_meta = {**episode.meta, "index": index}
         if note_source:
-            new_meta["merged_from"] = {"dataset": str(src), "index": meta["index"]}
+            new_meta["merged_from"] = {"dataset": str(episode.root), "index": episode.index}
         metas.append(new_meta)
     if metas:
         commit_episodes(dst, metas)
+        seal_chunks(dst)
     return metas
 
 
@@ -201,6 +247,8 @@ def format_summary(summary: dict) -> str:
         f"format         version {summary['format_version']} (this screenpilot: {FORMAT_VERSION})",
         f"episodes       {summary['episodes']}  ({summary['successes']} successful, "
         f"{summary['recovered']} recovered, {summary['tasks']} task texts)",
+        f"chunks         {summary['chunks']} sealed ({summary['episodes'] - summary['sealed']} "
+        "episodes in files of their own)",
         f"grounding      {summary['grounded']} episodes with text items on their frames",
         f"steps          {summary['steps']}",
         f"frames         {summary['frames']}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,12 +21,21 @@ from .format import (
     read_table,
 )
 
+if TYPE_CHECKING:
+    from .chunks import ChunkStore
+
 
 class Episode:
-    """One recorded episode. Tables load on first use; the video opens on first frame."""
+    """One recorded episode. Tables load on first use; the video opens on first frame.
+    A tail episode reads files of its own; a sealed one (``location`` in ``chunks``)
+    its rows of the chunk's tables and its byte range of the chunk's video."""
 
-    def __init__(self, root: Path, meta: dict):
+    def __init__(
+        self, root: Path, meta: dict, location: dict | None = None, chunks: ChunkStore | None = None
+    ):
         self.root = root
+        self.location = location
+        self._chunks = chunks
         self.meta = meta
         self.index: int = meta["index"]
         self.task: str = meta["task"]
@@ -34,8 +44,43 @@ class Episode:
         self.width: int = meta["width"]
         self.height: int = meta["height"]
         self.success: bool | None = meta.get("success")
-        self.paths = episode_paths(root, self.index)
+        if location is None:
+            self.paths = episode_paths(root, self.index)
+        else:  # where its rows are: for messages and the viewer's cache stamps
+            from .chunks import chunk_paths
+
+            self.paths = chunk_paths(root, location["chunk"])
         self._video = None
+
+    def rows(self, table: str) -> list[dict] | None:
+        """The rows of one of its tables (data, events, frames, dom); None for a dom
+        table the episode does not have."""
+        if self.location is None:
+            if table == "dom" and not self.paths["dom"].exists():
+                return None
+            return read_table(self.paths[table])
+        counts = {"data": self.meta["length"], "events": self.meta["num_events"],
+                  "frames": self.num_frames, "dom": self.location["dom_rows"]}  # fmt: skip
+        start = self.location[f"{table}_start"]
+        if start < 0:
+            return None
+        return self._chunks.rows(self.location["chunk"], table, start, counts[table])
+
+    @property
+    def has_grounding(self) -> bool:
+        if self.location is None:
+            return self.paths["dom"].exists()
+        return self.location["dom_start"] >= 0
+
+    @property
+    def video_source(self):
+        """What VideoReader opens: the episode's MP4 file, or its byte range of a chunk's."""
+        if self.location is None:
+            return self.paths["video"]
+        from .video import ByteRange
+
+        return ByteRange(self.paths["video"], self.location["video_offset"],
+                         self.location["video_bytes"])  # fmt: skip
 
     def __repr__(self) -> str:
         return f"Episode({self.index}, {self.task!r}, {len(self.actions)} steps, {self.num_frames} frames)"
@@ -43,7 +88,7 @@ class Episode:
     @cached_property
     def actions(self) -> list[Action]:
         """The steps, each with its time ``.t`` and the ``.frame`` seen before it."""
-        return [action_from_row(r) for r in read_table(self.paths["data"])]
+        return [action_from_row(r) for r in self.rows("data")]
 
     @cached_property
     def played(self) -> list[Action]:
@@ -57,20 +102,19 @@ class Episode:
 
     @cached_property
     def events(self) -> list[Event]:
-        return [Event.from_dict(r) for r in read_table(self.paths["events"])]
+        return [Event.from_dict(r) for r in self.rows("events")]
 
     @cached_property
     def frame_times(self) -> list[float]:
-        return [r["t"] for r in read_table(self.paths["frames"])]
+        return [r["t"] for r in self.rows("frames")]
 
     @cached_property
     def grounding(self) -> dict[int, list[dict]]:
         """Frame -> the text items it shows (``{"text", "kind", "x0", "y0", "x1", "y1"}``,
         box in screen pixels, x1/y1 exclusive); {} for an episode recorded without them
         (desktop recordings, format version 1). Labels for training, not model input."""
-        if not self.paths["dom"].exists():
-            return {}
-        return grounding_by_frame(read_table(self.paths["dom"]))
+        rows = self.rows("dom")
+        return {} if rows is None else grounding_by_frame(rows)
 
     @property
     def duration(self) -> float:
@@ -87,7 +131,7 @@ class Episode:
 
             if not self.paths["video"].exists():
                 raise DatasetError(f"{self.paths['video']}: missing")
-            self._video = VideoReader(self.paths["video"], self.fps, self.width, self.height)
+            self._video = VideoReader(self.video_source, self.fps, self.width, self.height)
         return self._video.read(int(i))
 
     def frame_at(self, t: float) -> np.ndarray:
@@ -101,7 +145,7 @@ class Episode:
         """Every frame in order (one sequential decode, cheaper than frame(i) in a loop)."""
         from .video import VideoReader
 
-        with VideoReader(self.paths["video"], self.fps, self.width, self.height) as reader:
+        with VideoReader(self.video_source, self.fps, self.width, self.height) as reader:
             for n, img in enumerate(reader):
                 if n >= self.num_frames:
                     break
@@ -120,42 +164,70 @@ class Episode:
 
 
 class Dataset:
-    """A dataset directory: ``len(ds)``, ``ds[i]``, ``for ep in ds``.
+    """A dataset directory: ``len(ds)``, ``ds[i]``, ``for ep in ds``; sealed episodes
+    first (chunk by chunk), then the tail, each in commit order.
 
     Only committed episodes are listed. Opening never writes: an episode still being
     recorded is in ``recording``, one whose writer died in ``needs_repair`` (for
-    ``screenpilot dataset repair``); both are left as they are."""
+    ``screenpilot dataset repair``); both are left as they are. Opening reads no chunk:
+    a sealed episode's chunk index loads when an episode of it is first asked for."""
 
     def __init__(self, root: str | Path):
+        from .chunks import ChunkStore
         from .journal import unfinished_episodes
 
         self.root = Path(root)
         self.info = read_info(self.root)
-        self.episode_meta = read_episode_lines(self.root)
-        self._episodes = [Episode(self.root, m) for m in self.episode_meta]
+        self.chunks = ChunkStore(self.root, self.info.get("chunks", []))
+        self.tail_meta = read_episode_lines(self.root)
+        self._tail = [Episode(self.root, m) for m in self.tail_meta]
+        self._sealed: dict[int, Episode] = {}
         # Journals are looked at after the meta lines: an episode committed in between is
         # counted once (as still recording) or not at all, never twice.
-        committed = {m["index"] for m in self.episode_meta}
         unfinished = unfinished_episodes(self.root)
+        committed = self._indices() if unfinished else set()
         self.recording = [u for u in unfinished if u.live and u.index not in committed]
         self.needs_repair = [u for u in unfinished if not u.live]
 
+    def _indices(self) -> set[int]:
+        return {*self.chunks.column("index"), *(m["index"] for m in self.tail_meta)}
+
+    @cached_property
+    def episode_meta(self) -> list[dict]:
+        """Every episode's meta line, in dataset order (parses every sealed one: for
+        counts over many episodes, ``column`` is far cheaper)."""
+        return [ep.meta for ep in self]
+
+    def column(self, name: str) -> list:
+        """One summary field of every episode, in dataset order: a column of the chunk
+        indexes (chunks.SUMMARY_COLUMNS) followed by the tail's meta lines."""
+        from .chunks import summary_row
+
+        return self.chunks.column(name) + [summary_row(m)[name] for m in self.tail_meta]
+
     def __len__(self) -> int:
-        return len(self._episodes)
+        return len(self.chunks) + len(self._tail)
 
     def __getitem__(self, i: int) -> Episode:
-        try:
-            return self._episodes[i]
-        except IndexError:
-            raise DatasetError(
-                f"{self.root}: no episode {i} (the dataset has {len(self)})"
-            ) from None
+        if not isinstance(i, (int, np.integer)) or not -len(self) <= i < len(self):
+            raise DatasetError(f"{self.root}: no episode {i} (the dataset has {len(self)})")
+        i = int(i) % len(self)
+        if i >= len(self.chunks):
+            return self._tail[i - len(self.chunks)]
+        if i not in self._sealed:
+            meta, location = self.chunks.meta_and_location(i)
+            self._sealed[i] = Episode(self.root, meta, location, self.chunks)
+        return self._sealed[i]
 
     def __iter__(self):
-        return iter(self._episodes)
+        return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
         return f"Dataset({str(self.root)!r}, {len(self)} episodes)"
+
+    def __getstate__(self):
+        # Travels to DataLoader workers; sealed episodes are made again on demand there.
+        return {**self.__dict__, "_sealed": {}}
 
 
 def open_dataset(path: str | Path) -> Dataset:

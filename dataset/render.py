@@ -38,7 +38,7 @@ def render_episode(
     )
     return write_annotated_video(
         frames, episode.actions, out_path, fps=episode.fps, width=episode.width,
-        height=episode.height, hold_seconds=hold_seconds, source=episode.paths["video"],
+        height=episode.height, hold_seconds=hold_seconds, source=episode.video_source,
     )  # fmt: skip
 
 

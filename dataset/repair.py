@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .actions import Action
+from .chunks import all_episode_metas
 from .events import Event
-from .format import episode_paths, finalize_episode, read_episode_lines
+from .format import episode_paths, finalize_episode
 from .journal import Unfinished, lock_dead_journal, unfinished_episodes
 from .segment import frame_before
 
@@ -39,7 +40,7 @@ def recover_unfinished(root: str | Path, *, force: bool = False) -> Repair:
     whose writer still holds its journal."""
     root = Path(root)
     report = Repair()
-    finished = {e["index"] for e in read_episode_lines(root)}
+    finished = {e["index"] for e in all_episode_metas(root)}
     for episode in unfinished_episodes(root):
         fd = lock_dead_journal(episode.journal)
         if fd is None and not episode.journal.exists():
@@ -49,7 +50,7 @@ def recover_unfinished(root: str | Path, *, force: bool = False) -> Repair:
                 report.live.append(episode)
             continue
         if fd is None:  # forced: its writer may have committed it a moment ago
-            finished = {e["index"] for e in read_episode_lines(root)}
+            finished = {e["index"] for e in all_episode_metas(root)}
         try:
             if episode.index not in finished:
                 if fd is None:

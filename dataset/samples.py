@@ -52,12 +52,15 @@ class StepSamples:
         self.max_open_videos = max_open_videos
         if episodes is None:
             episodes = [(d, e) for d, ds in enumerate(self.datasets) for e in range(len(ds))]
-        self.episode_keys = [k for k in episodes if self._episode(k).num_frames > 0]
+        # The summary columns know frames and lengths: no episode is opened (nor a table
+        # read) until one of its samples is, which keeps a million-episode set cheap.
+        frames = [ds.column("num_frames") for ds in self.datasets]
+        lengths = [ds.column("length") for ds in self.datasets]
+        self.episode_keys = [(d, e) for d, e in episodes if frames[d][e] > 0]
         # (episode key, step): one row per training sample.
-        self.index: list[tuple[tuple[int, int], int]] = []
-        for key in self.episode_keys:
-            # The meta line knows the length: no table is read until a sample is.
-            self.index.extend((key, s) for s in range(self._episode(key).meta["length"]))
+        self.index: list[tuple[tuple[int, int], int]] = [
+            ((d, e), s) for d, e in self.episode_keys for s in range(lengths[d][e])
+        ]
         self._open: OrderedDict[tuple[int, int], Episode] = OrderedDict()
 
     def _episode(self, key: tuple[int, int]) -> Episode:

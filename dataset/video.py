@@ -15,14 +15,70 @@ Why these settings (measured on real MiniWoB++ screenshots):
 
 from __future__ import annotations
 
+import io
 import os
 import weakref
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DatasetError, FrameIndexError
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """A whole MP4 stored inside a larger file (a chunk's videos): ``length`` bytes from
+    ``offset``. ``open()`` gives a file object that sees only those bytes."""
+
+    path: Path
+    offset: int
+    length: int
+
+    def open(self) -> io.BufferedReader:
+        return io.BufferedReader(_RangeFile(self))
+
+    def __str__(self) -> str:
+        return f"{self.path} (bytes {self.offset}..{self.offset + self.length})"
+
+
+class _RangeFile(io.RawIOBase):
+    def __init__(self, where: ByteRange):
+        self._file = open(where.path, "rb")  # noqa: SIM115 - closed with this object
+        self._start, self._length, self._pos = where.offset, where.length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = max(0, min(len(buffer), self._length - self._pos))
+        self._file.seek(self._start + self._pos)
+        got = self._file.readinto(memoryview(buffer)[:n])
+        self._pos += got
+        return got
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def open_container(source: str | Path | ByteRange):
+    """av.open on a video file or on a ByteRange of one."""
+    import av
+
+    return av.open(source.open() if isinstance(source, ByteRange) else str(source))
 
 
 class VideoWriter:
@@ -133,9 +189,13 @@ class VideoReader:
     The file opens on first use and reopens after ``close()``."""
 
     def __init__(
-        self, path: str | Path, fps: float, width: int | None = None, height: int | None = None
+        self,
+        path: str | Path | ByteRange,
+        fps: float,
+        width: int | None = None,
+        height: int | None = None,
     ):
-        self.path = Path(path)
+        self.path = path if isinstance(path, ByteRange) else Path(path)
         self.fps = fps
         # Cropping undoes the padding that browser-playable videos may carry.
         self.width, self.height = width, height
@@ -149,7 +209,7 @@ class VideoReader:
         if self._container is not None:
             return
         try:
-            self._container = av.open(str(self.path))
+            self._container = open_container(self.path)
             self._stream = self._container.streams.video[0]
         except (av.FFmpegError, IndexError, OSError) as e:
             self._container = None
@@ -212,13 +272,13 @@ class VideoReader:
         self.close()
 
 
-def count_decodable_frames(path: str | Path) -> int:
+def count_decodable_frames(path: str | Path | ByteRange) -> int:
     """How many frames of a (possibly truncated) video decode cleanly, from the start."""
     import av
 
     n = 0
     try:
-        with av.open(str(path)) as container:
+        with open_container(path) as container:
             stream = container.streams.video[0]
             _single_threaded(stream)
             for _ in container.decode(stream):
@@ -228,12 +288,12 @@ def count_decodable_frames(path: str | Path) -> int:
     return n
 
 
-def count_packets(path: str | Path) -> int:
+def count_packets(path: str | Path | ByteRange) -> int:
     """Frames in a video by demuxing only (no decode): cheap enough for `dataset check`."""
     import av
 
     try:
-        with av.open(str(path)) as container:
+        with open_container(path) as container:
             return sum(1 for p in container.demux(video=0) if p.size > 0)
     except (av.FFmpegError, OSError, IndexError) as e:
         raise DatasetError(f"{path}: cannot read video ({_reason(e)})") from None

@@ -34,6 +34,7 @@ const episodes = VIEW.episodes.map((row, position) => ({
   width: row[column.width],
   height: row[column.height],
   rendered: row[column.render] === 1,
+  sealed: row[column.sealed] === 1,
   grounded: row[column.grounding] === 1,
 }));
 const byIndex = new Map(episodes.map((e) => [e.index, e]));
@@ -196,7 +197,8 @@ function show(e) {
     $('screen').style.width = `${e.width * factor}px`;
     $('screen').style.aspectRatio = `${e.width} / ${e.height}`;
     const name = `episode_${String(e.index).padStart(6, '0')}.mp4`;
-    video.src = e.rendered ? `renders/${name}` : VIEW.videos + name;
+    // A sealed episode's MP4 lies inside its chunk's video file: the view keeps a copy.
+    video.src = e.rendered ? `renders/${name}` : e.sealed ? `sealed/${name}` : VIEW.videos + name;
   }
   loadActions(e).then((list) => {
     if (current !== e) return;

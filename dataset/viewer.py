@@ -36,7 +36,7 @@ from urllib.parse import quote
 from . import annotate
 from .actions import ACTION_FIELDS
 from .errors import DatasetError, UserError
-from .format import action_from_row, episode_name, read_table, write_atomic
+from .format import action_from_row, episode_name, write_atomic
 
 # Episodes per actions file: small enough that opening an episode loads little, large
 # enough that 10,000 episodes make tens of files, not thousands.
@@ -46,7 +46,7 @@ PAGE_FILES = {"index.html": "viewer.html", "viewer.js": "viewer.js", "viewer.css
 # The columns of one row of index.js, in order (viewer.js reads them by position).
 EPISODE_COLUMNS = (
     "index", "task", "group", "source", "success", "steps", "frames", "duration",
-    "fps", "width", "height", "render", "grounding",
+    "fps", "width", "height", "render", "grounding", "sealed",
 )  # fmt: skip
 NO_GROUP = "no sandbox task"
 TEXT_FIELDS = ("text", "key")
@@ -80,6 +80,7 @@ def write_viewer(
         write_atomic(out / name, resources.files(__package__).joinpath(source).read_bytes())
     _write_actions(episodes, out, progress)
     _write_grounding(episodes, out, progress)
+    _copy_sealed_videos(episodes, out)
     index = _index(dataset, episodes, out, rendered)
     write_atomic(out / "index.js", f"window.SCREENPILOT_VIEW = {_json(index)};\n".encode())
     return out / "index.html"
@@ -102,7 +103,8 @@ def _index(dataset, episodes: list, out: Path, rendered: set[int]) -> dict:
             m["index"], ref("task", m["task"]), ref("group", group),
             ref("source", m.get("source", "unknown")), m.get("success"), m["length"],
             m["num_frames"], round(m.get("duration", 0.0), 3), m["fps"], m["width"],
-            m["height"], int(m["index"] in rendered), int(e.paths["dom"].exists()),
+            m["height"], int(m["index"] in rendered), int(e.has_grounding),
+            int(e.location is not None),
         ])  # fmt: skip
     return {
         "title": f"screenpilot dataset {dataset.root.resolve().name}",
@@ -154,13 +156,13 @@ def _write_grounding(episodes: list, out: Path, progress: bool) -> int:
     chunks with an episode that has them, so a version-1 dataset costs a stat an episode."""
     return _write_chunks(
         episodes, out, "grounding", "dom", _episode_grounding, progress,
-        needed=lambda part: any(e.paths["dom"].exists() for e in part),
+        needed=lambda part: any(e.has_grounding for e in part),
     )  # fmt: skip
 
 
 def _write_chunks(episodes, out, kind, table, read, progress, needed=None) -> int:
-    """KIND/NNNNN.js: file N calls ``SCREENPILOT_VIEW_KIND(N, [...])`` with ``read(path)``
-    of the episodes at positions N*CHUNK .. (N+1)*CHUNK - 1, each path its ``table``. A
+    """KIND/NNNNN.js: file N calls ``SCREENPILOT_VIEW_KIND(N, [...])`` with ``read(episode)``
+    of the episodes at positions N*CHUNK .. (N+1)*CHUNK - 1 (``table`` names what it reads). A
     file whose episodes' tables are unchanged since it was written is kept: reading the
     tables is most of a build's time (0.5-1 ms an episode), and a dataset mostly grows at
     its end. Returns how many tables were read."""
@@ -180,7 +182,7 @@ def _write_chunks(episodes, out, kind, table, read, progress, needed=None) -> in
         path = folder / f"{number:05d}.js"
         stamp = _stamp(part, table)
         if _first_line(path) != stamp:
-            chunk = _json([read(e.paths[table]) for e in part])
+            chunk = _json([read(e) for e in part])
             call = f"SCREENPILOT_VIEW_{kind.upper()}({number}, {chunk});"
             write_atomic(path, f"{stamp}\n{call}\n".encode())
             read_count += len(part)
@@ -217,25 +219,26 @@ def _first_line(path: Path) -> str | None:
         return None
 
 
-def _episode_grounding(path: Path) -> list | str | None:
+def _episode_grounding(episode) -> list | str | None:
     """Each text item as ``[frame, x0, y0, x1, y1, kind, text]``, None when the episode
     has none, or why they cannot be read."""
-    if not path.exists():
-        return None
     try:
-        rows = read_table(path)
+        rows = episode.rows("dom")
     except DatasetError as e:
-        return str(e).replace(str(path), path.name)
+        return _short(e, episode.paths["dom"])
+    if rows is None:
+        return None
     return [[r["frame"], r["x0"], r["y0"], r["x1"], r["y1"], r["kind"], r["text"]] for r in rows]
 
 
-def _episode_actions(path: Path) -> list | str:
+def _episode_actions(episode) -> list | str:
     """Each step as ``[frame, t, text form, type, *numbers]`` (the type's coordinates in
     ``ACTION_FIELDS`` order), or why there are none."""
+    path = episode.paths["data"]
     try:
-        rows = read_table(path)
+        rows = episode.rows("data")
     except DatasetError as e:
-        return str(e).replace(str(path), path.name)
+        return _short(e, path)
     steps = []
     for row in rows:
         try:
@@ -245,6 +248,23 @@ def _episode_actions(path: Path) -> list | str:
         numbers = [getattr(action, f) for f in ACTION_FIELDS[action.type] if f not in TEXT_FIELDS]
         steps.append([action.frame or 0, action.t, action.to_text(), action.type, *numbers])
     return steps
+
+
+def _short(error: Exception, path: Path) -> str:
+    return str(error).replace(str(path), path.name)
+
+
+def _copy_sealed_videos(episodes: list, out: Path) -> None:
+    """out/sealed/episode_N.mp4 for each sealed episode: a page cannot play a byte range
+    of a local file. Chunks never change, so a copy of the right size is kept."""
+    for e in episodes:
+        if e.location is None or not e.location["video_bytes"]:
+            continue
+        target = out / "sealed" / f"{episode_name(e.index)}.mp4"
+        if target.exists() and target.stat().st_size == e.location["video_bytes"]:
+            continue
+        with e.video_source.open() as video:
+            write_atomic(target, video.read())
 
 
 # ---- annotated renders, only when asked ----------------------------------------------------

@@ -7,16 +7,22 @@ it or what ran before, so the results do not depend on K. Workers are spawned pr
 (env/pool.py), one browser each; each closes its browser before it exits.
 
 Evaluation films each episode through ``make_result``; the expert recorder has each
-worker write its episodes into a dataset of its own (``record_shards``).
+worker write its episodes into a dataset of its own (``record_shards``). On Ray
+(``backend="ray"``) a worker may be another machine: it records into a scratch dataset
+of its own and ships each finished episode back as bytes with its result, and this
+process lands it in a shard under ``record_shards``, so the callers adopt the episodes
+exactly as from local workers.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from screenpilot.dataset.errors import UserError
@@ -34,7 +40,9 @@ class EpisodeResult:
     steps: int
     seconds: float
     error: str | None = None  # an exception that ended the episode early
-    recorded: tuple[str, dict] | None = None  # with record_shards: (shard, episode meta line)
+    # With record_shards: (shard, episode meta line); while shipped from a Ray worker, the
+    # episode itself as pack_episode bytes instead of the shard, until land_episode.
+    recorded: tuple[str | bytes, dict] | None = None
 
     @classmethod
     def from_rollout(cls, rollout: Rollout) -> EpisodeResult:
@@ -70,6 +78,8 @@ def run_episodes(
     record_shards: str | Path | None = None,
     make_result: Callable[[Rollout], object] | None = None,
     on_result: Callable[[object], None] | None = None,
+    backend: str = "local",
+    address: str | None = None,
 ) -> list:
     """Play each task on each seed. ``policy``: ``"expert"``, ``"random"`` or a picklable
     factory of a Policy (a class, a ``functools.partial``), called once per worker.
@@ -78,15 +88,34 @@ def run_episodes(
     ``record_shards``: a folder in which each worker writes its episodes into a dataset
     of its own. ``make_result(rollout)`` (picklable; runs in the worker) turns each
     episode into its result, by default an EpisodeResult; ``on_result`` sees each result
-    as it arrives (in completion order)."""
+    as it arrives (in completion order). ``backend``, ``address``: env/pool.py's; the
+    returned list's ``retried`` names the (task, seed) jobs whose Ray worker died once."""
     make_policy = _named_policy(policy) if isinstance(policy, str) else policy
     jobs = [(task, seed) for task in tasks for seed in seeds]
+    ship = backend == "ray" and record_shards is not None
     runner = functools.partial(
         EpisodeRunner, make_policy, max_steps=max_steps, extra_steps=extra_steps,
-        env_kwargs=env_kwargs,
-        keep_screenshots=keep_screenshots, record_shards=record_shards, make_result=make_result,
+        env_kwargs=env_kwargs, keep_screenshots=keep_screenshots, record_shards=record_shards,
+        ship_episodes=ship, make_result=make_result,
     )  # fmt: skip
-    return run_jobs(runner, jobs, workers=workers, on_result=on_result)
+    # Shipped episodes land in one shard of their own as they arrive.
+    receive = functools.partial(land_episode, Path(record_shards) / "landed") if ship else None
+    return run_jobs(
+        runner, jobs, workers=workers, on_result=on_result, receive=receive, backend=backend,
+        address=address,
+    )  # fmt: skip
+
+
+def land_episode(shard: Path, result):
+    """In the driver: the episode a worker shipped (``recorded`` holds its bytes) joins
+    the local ``shard``, and ``recorded`` points there."""
+    recorded = getattr(result, "recorded", None)
+    if recorded is None or not isinstance(recorded[0], bytes):
+        return result
+    from screenpilot.dataset.transfer import unpack_episode
+
+    meta = unpack_episode(recorded[0], shard)  # scratch, adopted right after: no fsync
+    return replace(result, recorded=(str(shard), meta))
 
 
 class EpisodeRunner:
@@ -94,7 +123,9 @@ class EpisodeRunner:
     browser where the window allows (a new browser otherwise), one policy built once. ``run((task, seed))`` plays the episode and
     returns ``make_result(rollout)``. An episode that breaks (a dead browser) is a
     failed rollout with its ``error``, and the next one starts on a fresh browser; a
-    user's mistake (a task without an expert) stops everything."""
+    user's mistake (a task without an expert) stops everything. ``ship_episodes``: the
+    worker may not see ``record_shards`` (another machine), so it records into a scratch
+    dataset of its own and each result carries its episode as bytes (land_episode)."""
 
     def __init__(
         self,
@@ -105,6 +136,7 @@ class EpisodeRunner:
         env_kwargs: dict | None = None,
         keep_screenshots: bool = False,
         record_shards: str | Path | None = None,
+        ship_episodes: bool = False,
         make_result: Callable[[Rollout], object] | None = None,
     ):
         self.policy = make_policy()
@@ -114,10 +146,13 @@ class EpisodeRunner:
         self.keep_screenshots = keep_screenshots
         self.make_result = make_result or EpisodeResult.from_rollout
         self.recorder = None
+        self.scratch = None  # this worker's own folder for episodes it ships
         if record_shards is not None:
+            if ship_episodes:
+                self.scratch = Path(tempfile.mkdtemp(prefix="screenpilot-shipping-"))
             # A shard nothing else writes to: workers never contend for an episode index.
             # Scratch data (a crash loses the whole recording anyway), so no fsync.
-            shard = Path(record_shards) / f"worker_{os.getpid()}"
+            shard = (self.scratch or Path(record_shards)) / f"worker_{os.getpid()}"
             self.recorder = EpisodeRecorder(shard, durable=False)
         self.env = None
 
@@ -125,7 +160,7 @@ class EpisodeRunner:
         from .browser_env import BrowserEnv
 
         if self.env is not None and self.env.task.name != task and not self.env.switch_task(task):
-            self.close()
+            self._close_env()
         if self.env is None:
             self.env = BrowserEnv(task, **self.env_kwargs)
         # Each reset reads the env's limit; extra steps make room for a hand-over.
@@ -143,12 +178,22 @@ class EpisodeRunner:
         except UserError:
             raise
         except Exception as e:  # noqa: BLE001 - one broken episode is a failure, not a crash
-            self.close()  # start the next episode on a clean browser
+            self._close_env()  # start the next episode on a clean browser
             rollout = Rollout(task, seed, "", error=describe_error(e))
             rollout.seconds = time.perf_counter() - start
+        if self.scratch is not None and rollout.recorded is not None:
+            from screenpilot.dataset.transfer import pack_episode
+
+            shard, meta = rollout.recorded
+            rollout.recorded = (pack_episode(shard, meta, remove=True), meta)
         return self.make_result(rollout)
 
     def close(self) -> None:
+        self._close_env()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _close_env(self) -> None:
         if self.env is not None:
             self.env.close()
         self.env = None

@@ -25,11 +25,11 @@ NOT_EVALUATED = (
 def data_summary(paths: list[str]) -> list[dict]:
     """Per dataset: episodes, steps, successes, sources and sandbox tasks (from its meta
     files only; reading never writes)."""
-    from screenpilot.dataset.format import read_episode_lines
+    from screenpilot.dataset.chunks import all_episode_metas
 
     out = []
     for path in paths:
-        metas = read_episode_lines(Path(path))
+        metas = all_episode_metas(Path(path))
         out.append(
             {
                 "path": str(path),

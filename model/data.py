@@ -30,21 +30,23 @@ def open_datasets(paths: list[str]):
 def split_episodes(datasets, val_fraction: float, seed: int):
     """(train keys, val keys): whole episodes, chosen by a hash of (seed, dataset path,
     episode index) so that adding episodes never moves old ones across the split."""
-    keys = [(d, e) for d, ds in enumerate(datasets) for e in range(len(ds))]
-    keys = [k for k in keys if datasets[k[0]][k[1]].meta.get("length", 0) > 0]
+    lengths = [ds.column("length") for ds in datasets]
+    keys = [(d, e) for d, ds in enumerate(datasets) for e in range(len(ds)) if lengths[d][e] > 0]
     if not keys:
         raise TrainConfigError(
             "no training samples: the dataset(s) hold no episode with a step "
             f"({', '.join(str(ds.root) for ds in datasets)})"
         )
 
-    def score(key):
-        name = f"{seed}:{datasets[key[0]].root.resolve()}:{key[1]}".encode()
-        return int.from_bytes(hashlib.sha1(name).digest()[:8], "little") / 2**64
+    roots = [ds.root.resolve() for ds in datasets]
+    scores = {}
+    for key in keys:
+        name = f"{seed}:{roots[key[0]]}:{key[1]}".encode()
+        scores[key] = int.from_bytes(hashlib.sha1(name).digest()[:8], "little") / 2**64
 
-    val = {k for k in keys if score(k) < val_fraction}
+    val = {k for k in keys if scores[k] < val_fraction}
     if val_fraction > 0 and len(keys) > 1:
-        ranked = sorted(keys, key=score)
+        ranked = sorted(keys, key=scores.__getitem__)
         val |= {ranked[0]}  # at least one held-out episode ...
         val -= {ranked[-1]}  # ... and at least one to train on
     else:
@@ -131,8 +133,9 @@ def preload(samples, num_workers: int, desc: str = "preloading") -> list[dict]:
 def sample_tasks(samples: StepSamples) -> list[str]:
     """Each sample's task: the env it was recorded in (every episode of a task has its
     own task text), else the text itself."""
-    return [samples.datasets[key[0]][key[1]].meta.get("metadata", {}).get("env")
-            or samples.datasets[key[0]][key[1]].task for key, _ in samples.index]  # fmt: skip
+    names = [[env or task for env, task in zip(ds.column("env"), ds.column("task"), strict=True)]
+             for ds in samples.datasets]  # fmt: skip
+    return [names[d][e] for (d, e), _ in samples.index]
 
 
 def task_weights(tasks: list[str], balance: float) -> np.ndarray | None:

@@ -382,9 +382,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         if done % cfg.val_every == 0 or last:
             last_eval = run_evaluation(model, val_set, train_eval, cfg, device, rank, world, log,
                                        done)  # fmt: skip
-            bar.write(f"step {done}: " + ", ".join(
-                f"{s} {k} {v:.3f}" for s, m in last_eval.items() for k, v in m.items()
-                if k.endswith("acc")))  # fmt: skip
+            if rank == 0:  # every rank holds the same summed counts: one line, not one a rank
+                bar.write(f"step {done}: " + ", ".join(
+                    f"{s} {k} {v:.3f}" for s, m in last_eval.items() for k, v in m.items()
+                    if k.endswith("acc")))  # fmt: skip
         if done % cfg.checkpoint_every == 0 or last:
             save(done)
         # samples/s and the minutes budget measure training, not evaluation or saving

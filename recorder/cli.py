@@ -17,6 +17,7 @@ def register(subparsers) -> None:
 
 
 def _add_expert(verbs) -> None:
+    from screenpilot.env.pool import add_pool_arguments
     from screenpilot.env.registration import TASKS_HELP
 
     p = verbs.add_parser(
@@ -28,7 +29,7 @@ def _add_expert(verbs) -> None:
     p.add_argument("--tasks", required=True, help=TASKS_HELP)
     p.add_argument("--episodes", type=int, default=100, metavar="N", help="episodes per task (100)")
     p.add_argument("--out", required=True, metavar="DIR", help="dataset to create or append to")
-    p.add_argument("--workers", type=int, default=1, metavar="K", help="browsers in parallel (1)")
+    add_pool_arguments(p)
     p.add_argument(
         "--seed", type=int, default=0, metavar="S", help="first task seed; seeds S..S+N-1 (0)"
     )
@@ -49,7 +50,7 @@ def cmd_expert(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     summary = record_experts(
         tasks, args.episodes, args.out, workers=args.workers, seed=args.seed,
-        keep_failures=args.keep_failures,
+        keep_failures=args.keep_failures, backend=args.backend, address=args.address,
     )  # fmt: skip
     elapsed = time.perf_counter() - start
     for task, counts in summary.per_task.items():

@@ -37,10 +37,13 @@ def record_experts(
     keep_failures: bool = False,
     progress: bool = True,
     env_kwargs: dict | None = None,
+    backend: str = "local",
+    address: str | None = None,
 ) -> RecordingSummary:
     from screenpilot.console import progress_bar
     from screenpilot.dataset.format import init_dataset
     from screenpilot.dataset.maintenance import adopt_episodes
+    from screenpilot.dataset.reader import Episode
     from screenpilot.env.experts import ExpertPolicy
     from screenpilot.env.parallel import EpisodeResult, run_episodes
     from screenpilot.env.registration import check_task_names
@@ -70,6 +73,7 @@ def record_experts(
         results = run_episodes(
             tasks, range(seed, seed + episodes), policy=ExpertPolicy, workers=workers,
             env_kwargs=env_kwargs, record_shards=shard_root, on_result=on_result,
+            backend=backend, address=address,
         )  # fmt: skip
         bar.close()
         # Results come back in (task, seed) order: the same dataset for any K.
@@ -77,7 +81,7 @@ def record_experts(
         for result in results:
             if result.recorded is not None and (result.success or keep_failures):
                 shard, meta = result.recorded
-                entries.append((Path(shard), meta))
+                entries.append(Episode(Path(shard), meta))
                 summary.steps += result.steps
         summary.episodes_kept = len(adopt_episodes(entries, out, move=True, note_source=False))
     finally:

@@ -371,7 +371,7 @@ def many_episodes(tmp_path_factory):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from screenpilot.dataset.format import init_dataset, read_episode_lines
+    from screenpilot.dataset.format import init_dataset
     from screenpilot.dataset.maintenance import adopt_episodes
 
     work = tmp_path_factory.mktemp("many")
@@ -382,16 +382,16 @@ def many_episodes(tmp_path_factory):
     root = work / "ds"
     init_dataset(root)
     for shard in shards:
-        adopt_episodes([(shard, m) for m in read_episode_lines(shard)], root, move=True)
+        adopt_episodes(list(open_dataset(shard)), root, move=True)
     return root
 
 
 @pytest.mark.integration
 def test_viewer_of_2001_episodes_filters_and_plays_the_last_one(many_episodes, chromium_launch):
-    from screenpilot.dataset.format import read_episode_lines
-
-    metas = read_episode_lines(many_episodes)
+    dataset = open_dataset(many_episodes)
+    metas = dataset.episode_meta
     assert len(metas) == MANY and metas[-1]["task"] == LAST_TASK
+    assert dataset.chunks.sizes == [1000, 1000], "merging sealed the full chunks"
     page_path = write_viewer(many_episodes)
     page = chromium_launch().new_page(viewport={"width": 1400, "height": 900})
     errors = []
@@ -443,4 +443,11 @@ def test_viewer_of_2001_episodes_filters_and_plays_the_last_one(many_episodes, c
     page.evaluate("video.play()")
     page.wait_for_function("video.currentTime > 0.2", timeout=10_000)
     assert page.evaluate("video.src").endswith(f"videos/episode_{MANY - 1:06d}.mp4")
+    # A sealed episode plays from the view's copy of its byte range of the chunk's video.
+    page.fill("#filter-text", "")
+    page.select_option("#filter-group", "no sandbox task")
+    rows.first.click()
+    assert page.locator("#episode-title").inner_text() == "Episode 0: task 0"
+    page.wait_for_function("video.readyState === 4 && !video.error", timeout=15_000)
+    assert page.evaluate("video.src").endswith("/view/sealed/episode_000000.mp4")
     assert errors == []

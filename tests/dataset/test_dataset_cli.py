@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from conftest import screenpilot
-from screenpilot.dataset.format import episode_paths
+from screenpilot.dataset.format import FORMAT_VERSION, episode_paths
 from screenpilot.dataset.reader import open_dataset
 
 pytestmark = pytest.mark.integration
@@ -24,7 +24,7 @@ def test_info_json_and_text(small_dataset):
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     assert info["episodes"] == 2 and info["steps"] == 9 and info["frames"] == 20
-    assert info["screen_sizes"] == ["160x210"] and info["format_version"] == 2
+    assert info["screen_sizes"] == ["160x210"] and info["format_version"] == FORMAT_VERSION
     assert info["action_types"]["click"] == 2 and info["grounded"] == 0
     text = screenpilot("dataset", "info", small_dataset).stdout
     assert "episodes       2" in text and "click 2" in text

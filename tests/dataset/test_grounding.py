@@ -21,6 +21,7 @@ from screenpilot.dataset import format as episode_format
 from screenpilot.dataset.actions import Action
 from screenpilot.dataset.errors import DatasetError
 from screenpilot.dataset.format import (
+    FORMAT_VERSION,
     GROUNDING_COLUMNS,
     GROUNDING_KINDS,
     EpisodeWriter,
@@ -61,7 +62,7 @@ def test_writer_stores_the_items_of_each_frame_and_samples_get_them(tmp_path):
                 ep.add_action(Action("click", x=20, y=26), t=k * 0.5 + 0.01)
         ep.add_grounding(2, [item("later", 1, 2, 3, 4)])  # given again: the last wins
     ds = open_dataset(root)
-    assert ds.info["format_version"] == 2 and check_dataset(root) == []
+    assert ds.info["format_version"] == FORMAT_VERSION and check_dataset(root) == []
     grounding = ds[0].grounding
     assert sorted(grounding) == [0, 1, 2]
     assert grounding[1] == [item("OK", 10, 20, 30, 32, "button"), item("frame 1", 0, 0, 9, 9)]
@@ -125,18 +126,18 @@ def test_a_version_1_dataset_opens_checks_merges_and_yields_samples(tmp_path, mo
         ep.add_grounding(0, [item("hello", 1, 2, 30, 14)])
         ep.add_action(Action("click", x=5, y=5), t=0.01)
     merged = merge_datasets([old, new], tmp_path / "merged")
-    assert merged["format_version"] == 2 and merged["episodes"] == 3
+    assert merged["format_version"] == FORMAT_VERSION and merged["episodes"] == 3
     ds = open_dataset(tmp_path / "merged")
     assert [bool(e.grounding) for e in ds] == [False, False, True]
     assert StepSamples(ds)[8]["grounding"] == [item("hello", 1, 2, 30, 14)]
     assert check_dataset(tmp_path / "merged") == []
 
 
-def test_appending_to_a_version_1_dataset_makes_it_version_2(tmp_path, monkeypatch):
+def test_appending_to_a_version_1_dataset_makes_it_the_current_version(tmp_path, monkeypatch):
     root = tmp_path / "ds"
     write_version_1_dataset(root, monkeypatch)
     write_episode(root, "new one")
-    assert read_info(root)["format_version"] == 2
+    assert read_info(root)["format_version"] == FORMAT_VERSION
     assert len(open_dataset(root)) == 3 and check_dataset(root) == []
 
 
@@ -265,7 +266,7 @@ def test_recorded_expert_episodes_carry_items_to_samples_and_clicks_hit_them(tmp
     record_experts(tasks, 3, tmp_path / "ds", progress=False)
     assert check_dataset(tmp_path / "ds") == []
     ds = open_dataset(tmp_path / "ds")
-    assert ds.info["format_version"] == 2 and len(ds) == 9
+    assert ds.info["format_version"] == FORMAT_VERSION and len(ds) == 9
     for ep in ds:
         assert sorted(ep.grounding) == list(range(ep.num_frames)), "one set of items a frame"
     clicks = 0
