@@ -70,7 +70,7 @@ demo-quick: setup
 test:
 	$(MAKE) -j2 setup lerobot-venv
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q --durations=10
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not integration"

@@ -33,7 +33,7 @@ import bisect
 import itertools
 import json
 import os
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 
 from .errors import DatasetError
@@ -84,6 +84,7 @@ LOCATION_COLUMNS = (
     ("video_bytes", "int64"),
 )
 INDEX_COLUMNS = (*SUMMARY_COLUMNS, ("meta", "string"), *LOCATION_COLUMNS)
+UNPARSED_COLUMNS = [name for name, _ in INDEX_COLUMNS if name != "meta"]
 
 
 def chunk_paths(root: Path, number: int) -> dict[str, Path]:
@@ -222,7 +223,7 @@ class ChunkStore:
         for n in self.sizes:
             self.starts.append(self.starts[-1] + n)
         self.max_open = max_open
-        self._indexes: dict[int, object] = {}
+        self._summaries = None
         self._open: OrderedDict = OrderedDict()
 
     def __len__(self) -> int:
@@ -232,39 +233,37 @@ class ChunkStore:
         chunk = bisect.bisect_right(self.starts, position) - 1
         return chunk, position - self.starts[chunk]
 
-    def index(self, chunk: int):
-        """The chunk's index as a pyarrow Table."""
-        if chunk not in self._indexes:
-            path = chunk_paths(self.root, chunk)["index"]
-            self._indexes[chunk] = _read_parquet(path)
-            if self._indexes[chunk].num_rows != self.sizes[chunk]:
-                raise DatasetError(
-                    f"{path}: {self._indexes[chunk].num_rows} episodes, meta/info.json says "
-                    f"{self.sizes[chunk]}"
-                )
-        return self._indexes[chunk]
-
     def meta_and_location(self, position: int) -> tuple[dict, dict]:
+        """An episode's meta line and where its rows and bytes lie, from its chunk's
+        index (read once while the chunk stays among the last few opened)."""
         chunk, row = self.locate(position)
-        record = {name: self.index(chunk).column(name)[row].as_py()
-                  for name in ("meta", *(n for n, _ in LOCATION_COLUMNS))}  # fmt: skip
-        meta = json.loads(record.pop("meta"))
-        return meta, {"chunk": chunk, **record}
+        record = self.rows(chunk, "index", row, 1)[0]
+        meta = json.loads(record["meta"])
+        return meta, {"chunk": chunk, **{name: record[name] for name, _ in LOCATION_COLUMNS}}
 
-    def column(self, name: str) -> list:
-        """One summary column over every sealed episode, in dataset order."""
-        out: list = []
-        for chunk in range(len(self.sizes)):
-            out.extend(self.index(chunk).column(name).to_pylist())
-        return out
+    def summaries(self):
+        """Every sealed episode's summary columns (and locations) as one pyarrow Table, in
+        dataset order: the indexes read without their meta lines (most of their bytes)."""
+        import pyarrow as pa
 
-    def table_column(self, table: str, name: str) -> list:
-        """One column of a table over every sealed episode's rows (e.g. every step's type)."""
-        out: list = []
+        if self._summaries is None:
+            parts = [_read_parquet(chunk_paths(self.root, chunk)["index"], UNPARSED_COLUMNS)
+                     for chunk in range(len(self.sizes))]  # fmt: skip
+            empty = _schema(INDEX_COLUMNS).remove(_schema(INDEX_COLUMNS).get_field_index("meta"))
+            self._summaries = pa.concat_tables(parts) if parts else empty.empty_table()
+        return self._summaries
+
+    def value_counts(self, table: str, name: str) -> Counter:
+        """How often each value of one column of a table occurs over every sealed
+        episode's rows (e.g. each action type among the steps)."""
+        import pyarrow.compute as pc
+
+        counts: Counter = Counter()
         for chunk in range(len(self.sizes)):
-            handle = self._table_file(chunk, table)
-            out.extend(handle.read(columns=[name], use_threads=False).column(name).to_pylist())
-        return out
+            values = self._table_file(chunk, table).read(columns=[name], use_threads=False)
+            for pair in pc.value_counts(values.column(name)).to_pylist():
+                counts[pair["values"]] += pair["counts"]
+        return counts
 
     def rows(self, chunk: int, table: str, start: int, count: int) -> list[dict]:
         """``count`` rows of a chunk table from row ``start``, without the episode column."""
@@ -279,7 +278,9 @@ class ChunkStore:
         first = bisect.bisect_right(group_starts, start) - 1
         last = bisect.bisect_right(group_starts, start + count - 1) - 1
         part = handle.read_row_groups(range(first, last + 1), use_threads=False)
-        part = part.slice(start - group_starts[first], count).drop_columns(["episode"])
+        part = part.slice(start - group_starts[first], count)
+        if "episode" in part.column_names:  # the tables' own column, not the rows' fields
+            part = part.drop_columns(["episode"])
         return part.to_pylist()
 
     def _table_file(self, chunk: int, table: str):
@@ -309,14 +310,14 @@ class ChunkStore:
         return {**self.__dict__, "_open": OrderedDict()}
 
 
-def _read_parquet(path: Path):
+def _read_parquet(path: Path, columns: list[str] | None = None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if not path.exists():
         raise DatasetError(f"{path}: missing")
     try:
-        return pq.ParquetFile(path, pre_buffer=False).read(use_threads=False)
+        return pq.ParquetFile(path, pre_buffer=False).read(columns=columns, use_threads=False)
     except (pa.ArrowException, OSError) as e:
         raise DatasetError(f"{path}: unreadable parquet ({str(e).splitlines()[0]})") from None
 
@@ -326,7 +327,13 @@ def all_episode_metas(root: str | Path) -> list[dict]:
     root = Path(root)
     info = read_info(root)
     store = ChunkStore(root, info.get("chunks", []))
-    sealed = [json.loads(text) for text in store.column("meta")]
+    sealed = [
+        json.loads(text)
+        for chunk in range(len(store.sizes))
+        for text in _read_parquet(chunk_paths(root, chunk)["index"], ["meta"])
+        .column("meta")
+        .to_pylist()
+    ]
     return sealed + [meta for meta, _ in read_tail(root, info.get("tail_offset", 0))]
 
 
@@ -339,8 +346,8 @@ def check_chunk(root: Path, number: int, size: int) -> list[str]:
     import pyarrow.parquet as pq
 
     paths = chunk_paths(root, number)
-    try:
-        index = _read_parquet(paths["index"])
+    try:  # every column but the meta lines: the check never parses them
+        index = _read_parquet(paths["index"], columns=UNPARSED_COLUMNS)
     except DatasetError as e:
         return [str(e)]
     if index.num_rows != size:

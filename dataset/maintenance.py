@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,33 +29,45 @@ if TYPE_CHECKING:
 
 
 def summarize(root: str | Path) -> dict:
-    """What `screenpilot dataset info` prints: counts, sizes, action types. Sealed
-    episodes are counted from their chunks' columns, never one by one."""
+    """What `screenpilot dataset info` prints: counts, sizes, action types. Counted over
+    the summary columns and the chunks' step types, never episode by episode."""
+    import pyarrow.compute as pc
+
     from .reader import open_dataset
 
     ds = open_dataset(root)
-    types: Counter = Counter(ds.chunks.table_column("data", "type"))
+    table = ds.summaries
+    types = ds.chunks.value_counts("data", "type")
     for ep in ds._tail:
         types.update(a.type for a in ep.actions)
-    column = ds.column
+
+    def total(name: str):
+        return pc.sum(table.column(name)).as_py() or 0
+
+    def distinct(name: str) -> list:
+        return pc.unique(table.column(name)).to_pylist()
+
+    sizes = pc.unique(pc.binary_join_element_wise(
+        pc.cast(table.column("width"), "string"), pc.cast(table.column("height"), "string"), "x"
+    ))  # fmt: skip
+    sources = pc.value_counts(table.column("source")).to_pylist()
+    grounded = ds.chunks.summaries().column("dom_start")
     return {
         "path": str(ds.root),
         "format_version": ds.info["format_version"],
         "episodes": len(ds),
         "chunks": len(ds.chunks.sizes),
         "sealed": len(ds.chunks),
-        "steps": sum(column("length")),
-        "frames": sum(column("num_frames")),
-        "duration_s": round(sum(column("duration")), 3),
-        "screen_sizes": sorted(
-            {f"{w}x{h}" for w, h in zip(column("width"), column("height"), strict=True)}
-        ),  # fmt: skip
-        "fps": sorted(set(column("fps"))),
-        "sources": dict(Counter(column("source"))),
-        "tasks": len(set(column("task"))),
-        "successes": sum(1 for s in column("success") if s),
-        "recovered": sum(1 for r in column("recovered") if r),
-        "grounded": sum(1 for s in ds.chunks.column("dom_start") if s >= 0)
+        "steps": total("length"),
+        "frames": total("num_frames"),
+        "duration_s": round(total("duration"), 3),
+        "screen_sizes": sorted(sizes.to_pylist()),
+        "fps": sorted(distinct("fps")),
+        "sources": {pair["values"]: pair["counts"] for pair in sources},
+        "tasks": len(distinct("task")),
+        "successes": pc.sum(pc.fill_null(table.column("success"), False)).as_py() or 0,
+        "recovered": pc.sum(table.column("recovered")).as_py() or 0,
+        "grounded": (pc.sum(pc.greater_equal(grounded, 0)).as_py() or 0)
         + sum(1 for ep in ds._tail if ep.has_grounding),
         "action_types": dict(types.most_common()),
         "recording": len(ds.recording),
@@ -111,7 +122,8 @@ def check_dataset(root: str | Path, *, deep: bool = False) -> list[str]:
             if found != ep.num_frames:
                 problems.append(f"{ep.video_source}: {found} decodable frames, its index says "
                                 f"{ep.num_frames}")  # fmt: skip
-    sealed = [] if chunk_problems else ChunkStore(root, info.get("chunks", [])).column("index")
+    store = ChunkStore(root, info.get("chunks", []))
+    sealed = [] if chunk_problems else store.summaries().column("index").to_pylist()
     seen = set(sealed)
     if len(seen) != len(sealed):
         problems.append(f"{root / 'meta' / 'chunks'}: an episode is in two chunks")

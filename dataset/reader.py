@@ -198,12 +198,23 @@ class Dataset:
         counts over many episodes, ``column`` is far cheaper)."""
         return [ep.meta for ep in self]
 
-    def column(self, name: str) -> list:
-        """One summary field of every episode, in dataset order: a column of the chunk
-        indexes (chunks.SUMMARY_COLUMNS) followed by the tail's meta lines."""
-        from .chunks import summary_row
+    @cached_property
+    def summaries(self):
+        """Every episode's summary (chunks.SUMMARY_COLUMNS: task, env, length, frames,
+        success ...) as one pyarrow Table, in dataset order: the chunk indexes' columns
+        followed by the tail's meta lines. Counting over it parses no meta line."""
+        import pyarrow as pa
 
-        return self.chunks.column(name) + [summary_row(m)[name] for m in self.tail_meta]
+        from .chunks import SUMMARY_COLUMNS, _schema, summary_row
+
+        names = [name for name, _ in SUMMARY_COLUMNS]
+        tail = pa.Table.from_pylist([summary_row(m) for m in self.tail_meta],
+                                    schema=_schema(SUMMARY_COLUMNS))  # fmt: skip
+        return pa.concat_tables([self.chunks.summaries().select(names), tail])
+
+    def column(self, name: str) -> list:
+        """One summary field of every episode, in dataset order."""
+        return self.summaries.column(name).to_pylist()
 
     def __len__(self) -> int:
         return len(self.chunks) + len(self._tail)

@@ -57,17 +57,19 @@ class StepSamples:
         frames = [ds.column("num_frames") for ds in self.datasets]
         lengths = [ds.column("length") for ds in self.datasets]
         self.episode_keys = [(d, e) for d, e in episodes if frames[d][e] > 0]
-        # (episode key, step): one row per training sample.
-        self.index: list[tuple[tuple[int, int], int]] = [
-            ((d, e), s) for d, e in self.episode_keys for s in range(lengths[d][e])
-        ]
+        # Sample i is step sample_step[i] of episode_keys[sample_episode[i]]: two arrays,
+        # not a million tuples.
+        counts = np.array([lengths[d][e] for d, e in self.episode_keys], dtype=np.int64)
+        self.sample_episode = np.repeat(np.arange(len(counts)), counts)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self.sample_step = np.arange(int(counts.sum())) - np.repeat(starts, counts)
         self._open: OrderedDict[tuple[int, int], Episode] = OrderedDict()
 
     def _episode(self, key: tuple[int, int]) -> Episode:
         return self.datasets[key[0]][key[1]]
 
     def __len__(self) -> int:
-        return len(self.index)
+        return len(self.sample_step)
 
     def _frame(self, key: tuple[int, int], i: int) -> np.ndarray:
         ep = self._episode(key)
@@ -79,9 +81,9 @@ class StepSamples:
         return ep.frame(i)
 
     def __getitem__(self, i: int):
-        if not 0 <= i < len(self.index):
-            raise DatasetError(f"sample {i} out of range ({len(self.index)} samples)")
-        key, step = self.index[i]
+        if not 0 <= i < len(self):
+            raise DatasetError(f"sample {i} out of range ({len(self)} samples)")
+        key, step = self.episode_keys[self.sample_episode[i]], int(self.sample_step[i])
         ep = self._episode(key)
         action = ep.actions[step]
         frame = min(action.frame, ep.num_frames - 1)

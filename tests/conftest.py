@@ -72,7 +72,11 @@ def small_dataset(tmp_path):
 def _free_display() -> int:
     import os
 
-    for n in range(90, 200):
+    # Under pytest-xdist each worker (gw0, gw1, ...) searches its own range: two workers
+    # starting Xvfb at the same moment must not pick the same free number.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    first = 90 + 100 * int(worker.removeprefix("gw") or 0)
+    for n in range(first, first + 100):
         if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
             return n
     raise RuntimeError("no free X display number")
