@@ -190,7 +190,8 @@ class Dataset:
         self.needs_repair = [u for u in unfinished if not u.live]
 
     def _indices(self) -> set[int]:
-        return {*self.chunks.column("index"), *(m["index"] for m in self.tail_meta)}
+        return {*self.chunks.summaries().column("index").to_pylist(),
+                *(m["index"] for m in self.tail_meta)}  # fmt: skip
 
     @cached_property
     def episode_meta(self) -> list[dict]:

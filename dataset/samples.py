@@ -61,7 +61,7 @@ class StepSamples:
         # not a million tuples.
         counts = np.array([lengths[d][e] for d, e in self.episode_keys], dtype=np.int64)
         self.sample_episode = np.repeat(np.arange(len(counts)), counts)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        starts = np.cumsum(counts) - counts
         self.sample_step = np.arange(int(counts.sum())) - np.repeat(starts, counts)
         self._open: OrderedDict[tuple[int, int], Episode] = OrderedDict()
 
