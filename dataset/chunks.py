@@ -128,11 +128,15 @@ def seal_chunks(root: str | Path, *, partial: bool = False, size: int | None = N
                 info["tail_offset"] = batch[-1][1]
                 info["chunk_episodes"] = size
                 write_info(root, info)
-            for meta in metas:
-                for name, path in episode_paths(root, meta["index"]).items():
-                    if name != "journal":
-                        path.unlink(missing_ok=True)
+            _remove_episode_files(root, metas)
             written += 1
+
+
+def _remove_episode_files(root: Path, metas: list[dict]) -> None:
+    for meta in metas:
+        for name, path in episode_paths(root, meta["index"]).items():
+            if name != "journal":
+                path.unlink(missing_ok=True)
 
 
 def _write_chunk(root: Path, number: int, metas: list[dict]) -> None:
@@ -335,6 +339,26 @@ def all_episode_metas(root: str | Path) -> list[dict]:
         .to_pylist()
     ]
     return sealed + [meta for meta, _ in read_tail(root, info.get("tail_offset", 0))]
+
+
+def seal_leftovers(root: str | Path) -> list[Path]:
+    """Files an interrupted seal left behind, which no reader uses: the own files of
+    episodes already in a chunk (it died before removing them), and the files of a chunk
+    it wrote but never committed. `dataset repair` removes them."""
+    root = Path(root)
+    info = read_info(root)
+    store = ChunkStore(root, info.get("chunks", []))
+    sealed = set(store.summaries().column("index").to_pylist())
+    committed = {f"chunk_{n:06d}" for n in range(len(store.sizes))}
+    found = []
+    for folder in ("data", "events", "frames", "dom", "videos", "meta/chunks"):
+        for path in sorted((root / folder).glob("*_*.*")):
+            kind, _, number = path.stem.partition("_")
+            episode_sealed = kind == "episode" and number.isdigit() and int(number) in sealed
+            chunk_uncommitted = kind == "chunk" and path.name.split(".")[0] not in committed
+            if episode_sealed or chunk_uncommitted:
+                found.append(path)
+    return found
 
 
 # ---- checking ------------------------------------------------------------------------------

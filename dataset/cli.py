@@ -180,7 +180,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
             f"{episode.describe()} is being recorded: left alone "
             "(--force finishes it anyway, if its recorder hangs)"
         )
-    if not report.recovered and not report.live:
+    if report.removed:
+        print(f"removed {len(report.removed)} file(s) an interrupted seal left behind")
+    if not report.recovered and not report.live and not report.removed:
         print(f"{args.path}: nothing to repair")
     return 0
 

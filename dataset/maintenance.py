@@ -91,7 +91,7 @@ def repair_note(count: int, root: str | Path) -> str:
 def check_dataset(root: str | Path, *, deep: bool = False) -> list[str]:
     """Every problem found, one line each; an empty list means the dataset is sound.
     Never modifies anything. ``deep`` decodes every frame instead of counting packets."""
-    from .chunks import ChunkStore, check_chunk
+    from .chunks import ChunkStore, check_chunk, seal_leftovers
     from .video import count_decodable_frames, count_packets
 
     root = Path(root)
@@ -112,6 +112,10 @@ def check_dataset(root: str | Path, *, deep: bool = False) -> list[str]:
     chunk_problems = [p for n, size in enumerate(info.get("chunks", []))
                       for p in check_chunk(root, n, size)]  # fmt: skip
     problems += chunk_problems
+    if not chunk_problems and (leftovers := seal_leftovers(root)):
+        problems.append(f"{leftovers[0]} and {len(leftovers) - 1} other file(s): left by an "
+                        "interrupted seal, or one in progress (`screenpilot dataset repair "
+                        f"{root}` removes them)")  # fmt: skip
     if deep and info.get("chunks") and not chunk_problems:
         from .reader import open_dataset
 

@@ -31,11 +31,17 @@ class Episode:
     its rows of the chunk's tables and its byte range of the chunk's video."""
 
     def __init__(
-        self, root: Path, meta: dict, location: dict | None = None, chunks: ChunkStore | None = None
+        self,
+        root: Path,
+        meta: dict,
+        location: dict | None = None,
+        chunks: ChunkStore | None = None,
+        dataset: Dataset | None = None,
     ):
         self.root = root
         self.location = location
         self._chunks = chunks
+        self._dataset = dataset  # where to look when a seal moved this tail episode
         self.meta = meta
         self.index: int = meta["index"]
         self.task: str = meta["task"]
@@ -52,9 +58,22 @@ class Episode:
             self.paths = chunk_paths(root, location["chunk"])
         self._video = None
 
+    def _follow_seal(self) -> None:
+        """A tail episode whose files are gone was sealed since its dataset was opened
+        (a bulk writer appended meanwhile): read it from its chunk from now on."""
+        if self.location is not None or self._dataset is None or self.paths["data"].exists():
+            return
+        found = self._dataset.find_sealed(self.index)
+        if found is not None:
+            from .chunks import chunk_paths
+
+            self.location, self._chunks = found
+            self.paths = chunk_paths(self.root, self.location["chunk"])
+
     def rows(self, table: str) -> list[dict] | None:
         """The rows of one of its tables (data, events, frames, dom); None for a dom
         table the episode does not have."""
+        self._follow_seal()
         if self.location is None:
             if table == "dom" and not self.paths["dom"].exists():
                 return None
@@ -68,6 +87,7 @@ class Episode:
 
     @property
     def has_grounding(self) -> bool:
+        self._follow_seal()
         if self.location is None:
             return self.paths["dom"].exists()
         return self.location["dom_start"] >= 0
@@ -75,6 +95,7 @@ class Episode:
     @property
     def video_source(self):
         """What VideoReader opens: the episode's MP4 file, or its byte range of a chunk's."""
+        self._follow_seal()
         if self.location is None:
             return self.paths["video"]
         from .video import ByteRange
@@ -129,9 +150,10 @@ class Episode:
         if self._video is None:
             from .video import VideoReader
 
+            source = self.video_source
             if not self.paths["video"].exists():
                 raise DatasetError(f"{self.paths['video']}: missing")
-            self._video = VideoReader(self.video_source, self.fps, self.width, self.height)
+            self._video = VideoReader(source, self.fps, self.width, self.height)
         return self._video.read(int(i))
 
     def frame_at(self, t: float) -> np.ndarray:
@@ -180,14 +202,30 @@ class Dataset:
         self.info = read_info(self.root)
         self.chunks = ChunkStore(self.root, self.info.get("chunks", []))
         self.tail_meta = read_episode_lines(self.root)
-        self._tail = [Episode(self.root, m) for m in self.tail_meta]
+        self._tail = [Episode(self.root, m, dataset=self) for m in self.tail_meta]
         self._sealed: dict[int, Episode] = {}
+        self._resealed: tuple[list[int], ChunkStore, dict[int, int]] | None = None
         # Journals are looked at after the meta lines: an episode committed in between is
         # counted once (as still recording) or not at all, never twice.
         unfinished = unfinished_episodes(self.root)
         committed = self._indices() if unfinished else set()
         self.recording = [u for u in unfinished if u.live and u.index not in committed]
         self.needs_repair = [u for u in unfinished if not u.live]
+
+    def find_sealed(self, index: int) -> tuple[dict, ChunkStore] | None:
+        """(location, chunk store) of episode ``index`` if a seal since this dataset was
+        opened moved it into a chunk; None if it is in no chunk."""
+        from .chunks import ChunkStore
+
+        sizes = read_info(self.root).get("chunks", [])
+        if self._resealed is None or self._resealed[0] != sizes:
+            store = ChunkStore(self.root, sizes)
+            positions = {i: p for p, i in enumerate(store.summaries().column("index").to_pylist())}
+            self._resealed = (sizes, store, positions)
+        _, store, positions = self._resealed
+        if index not in positions:
+            return None
+        return store.meta_and_location(positions[index])[1], store
 
     def _indices(self) -> set[int]:
         return {*self.chunks.summaries().column("index").to_pylist(),
@@ -239,7 +277,7 @@ class Dataset:
 
     def __getstate__(self):
         # Travels to DataLoader workers; sealed episodes are made again on demand there.
-        return {**self.__dict__, "_sealed": {}}
+        return {**self.__dict__, "_sealed": {}, "_resealed": None}
 
 
 def open_dataset(path: str | Path) -> Dataset:

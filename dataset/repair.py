@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .actions import Action
-from .chunks import all_episode_metas
+from .chunks import all_episode_metas, seal_leftovers
 from .events import Event
 from .format import episode_paths, finalize_episode
 from .journal import Unfinished, lock_dead_journal, unfinished_episodes
+from .locks import dataset_lock
 from .segment import frame_before
 
 
@@ -33,13 +34,18 @@ class Repair:
     recovered: list[dict] = field(default_factory=list)  # meta lines of finished episodes
     live: list[Unfinished] = field(default_factory=list)  # being recorded: left alone
     forced: list[Unfinished] = field(default_factory=list)  # finished though live (force)
+    removed: list[Path] = field(default_factory=list)  # an interrupted seal's leftovers
 
 
 def recover_unfinished(root: str | Path, *, force: bool = False) -> Repair:
     """Finish every episode in ``root`` whose writer died; with ``force``, also those
-    whose writer still holds its journal."""
+    whose writer still holds its journal. Removes what an interrupted seal left."""
     root = Path(root)
     report = Repair()
+    with dataset_lock(root, "seal"):  # a seal in progress is not interrupted
+        report.removed = seal_leftovers(root)
+        for path in report.removed:
+            path.unlink(missing_ok=True)
     finished = {e["index"] for e in all_episode_metas(root)}
     for episode in unfinished_episodes(root):
         fd = lock_dead_journal(episode.journal)

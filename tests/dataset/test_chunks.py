@@ -86,10 +86,25 @@ def test_a_crash_before_the_seal_commits_loses_nothing(seven, monkeypatch):
         seal_chunks(seven, partial=True)
     assert chunk_paths(seven, 0)["index"].exists(), "the chunk's files were written"
     assert read_info(seven)["chunks"] == [] and everything(open_dataset(seven)) == before
-    assert check_dataset(seven) == []
+    problems = check_dataset(seven)
+    assert len(problems) == 1 and "interrupted seal" in problems[0]
     monkeypatch.undo()
     assert seal_chunks(seven, partial=True) == 1  # the next seal writes chunk 0 over them
     assert everything(open_dataset(seven)) == before and check_dataset(seven) == []
+
+
+def test_repair_removes_what_a_seal_that_died_after_its_commit_left(seven, monkeypatch):
+    before = everything(open_dataset(seven))
+    monkeypatch.setattr(chunk_module, "_remove_episode_files", lambda *a: None)  # dies first
+    # 7 episodes' data, events, frames and video, and the dom tables of the 3 with text
+    seal_chunks(seven, partial=True)
+    monkeypatch.undo()
+    assert episode_paths(seven, 0)["data"].exists() and everything(open_dataset(seven)) == before
+    assert "interrupted seal" in check_dataset(seven)[0]
+    out = screenpilot("dataset", "repair", seven)
+    assert out.returncode == 0 and "removed 31 file(s)" in out.stdout, out.stdout + out.stderr
+    assert not episode_paths(seven, 0)["data"].exists() and check_dataset(seven) == []
+    assert everything(open_dataset(seven)) == before
 
 
 def test_check_finds_a_damaged_chunk(seven):
@@ -139,3 +154,12 @@ def test_reading_never_writes(seven):
     summarize(seven)
     check_dataset(seven, deep=True)
     assert {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in seven.rglob("*")} == stamp
+
+
+def test_a_reader_opened_before_a_seal_follows_its_episodes_into_the_chunk(seven):
+    before = open_dataset(seven)  # all seven are tail episodes with files of their own
+    expected = everything(open_dataset(seven))
+    seal_chunks(seven, size=3)  # a bulk writer seals six of them meanwhile
+    assert not episode_paths(seven, 0)["data"].exists()
+    assert everything(before) == expected
+    assert before[0].location is not None and before[6].location is None
