@@ -98,7 +98,9 @@ class Rollout:
     truncated: bool = False
     error: str | None = None  # the episode could not go on (a dead browser ...)
     seconds: float = 0.0  # wall time, reset included
-    recorded: tuple[str, dict] | None = None  # with record_to: (dataset, episode meta line)
+    # with record_to: (dataset, episode meta line); while a shipped episode travels from a
+    # remote worker, (its bytes, meta line) until the driver lands it (env/parallel.py)
+    recorded: tuple[str | bytes, dict] | None = None
 
     @property
     def actions(self) -> list[Action]:
