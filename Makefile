@@ -66,11 +66,13 @@ demo-quick: setup
 	$(BIN)/screenpilot demo --quick --out demo_out_quick
 
 # The two venvs install side by side: pip waits on the disk and the wheel cache more than
-# it computes, so on 2 cores this takes minutes off a fresh clone's set-up.
+# it computes, so on 2 cores this takes minutes off a fresh clone's set-up. The suite runs
+# in 2 processes (much of it waits on browsers and subprocesses), each with one OpenMP
+# thread: two torch processes of 2 threads each on 2 cores spent 60% more CPU.
 test:
 	$(MAKE) -j2 setup lerobot-venv
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not integration"

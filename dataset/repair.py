@@ -42,10 +42,11 @@ def recover_unfinished(root: str | Path, *, force: bool = False) -> Repair:
     whose writer still holds its journal. Removes what an interrupted seal left."""
     root = Path(root)
     report = Repair()
-    with dataset_lock(root, "seal"):  # a seal in progress is not interrupted
-        report.removed = seal_leftovers(root)
-        for path in report.removed:
-            path.unlink(missing_ok=True)
+    if seal_leftovers(root):  # looked at without a lock first: repair writes only if needed
+        with dataset_lock(root, "seal"):  # a seal in progress is not interrupted
+            report.removed = seal_leftovers(root)
+            for path in report.removed:
+                path.unlink(missing_ok=True)
     finished = {e["index"] for e in all_episode_metas(root)}
     for episode in unfinished_episodes(root):
         fd = lock_dead_journal(episode.journal)

@@ -70,7 +70,9 @@ def test_clicks_typing_and_combos_arrive_on_one_clock(xvfb, tmp_path):
     ]
     origin = ep.meta["clock_origin"]
     for action, t_sent in zip(ep.actions, sent, strict=True):
-        assert abs(action.t + origin - t_sent) < 1 / FPS, (action, t_sent - origin)
+        # One clock: each action at the moment xdotool sent it, give or take how late a
+        # busy machine delivers the event (clocks of another origin differ by hours).
+        assert abs(action.t + origin - t_sent) < 1.0, (action, t_sent - origin)
         assert ep.frame_times[action.frame] <= action.t
     assert ep.meta["metadata"]["dropped_frames"] >= 0
     assert check_dataset(tmp_path / "ds") == []
