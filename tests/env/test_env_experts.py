@@ -27,7 +27,7 @@ def test_every_expert_solves_its_task():
 
 
 # Gaps of an expert (not of its page), found here and not fixed yet: each is a failure
-# this test expects, so a fix shows up as an unexpected pass.
+# this test allows (a gap that passes by chance is no failure).
 KNOWN_GAPS = {
     # Random clicks toggled underline at the caret (Quill's pending-format cursor); from
     # there Quill keeps its stale range whatever the expert selects (ctrl+a or a drag).
@@ -44,7 +44,8 @@ def test_every_expert_finishes_from_the_state_random_actions_left():
         (t, seed) for t, row in rows.items() if t not in limits["ceiling"]
         for seed in row.failed_seeds
     }  # fmt: skip
-    assert failed == KNOWN_GAPS
+    # A known gap may pass: where random clicks leave Quill's cursor depends on timing.
+    assert failed <= KNOWN_GAPS, failed - KNOWN_GAPS
     handed_over = sum(row.episodes for row in rows.values())
     assert handed_over >= 0.8 * len(rows)  # else random actions ended most episodes
 
