@@ -54,7 +54,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     compare = [_load_results(p) for p in args.compare]
     spec = EvalSpec(
         tasks=tasks, episodes=args.episodes, seed_offset=args.seed_offset, workers=args.workers,
-        backend=args.backend, address=args.address, max_steps=args.max_steps, agent=args.agent, model=args.model, device=args.device,
+        backend=args.backend, address=args.address, max_steps=args.max_steps, agent=args.agent,
+        model=args.model, device=args.device,
     )  # fmt: skip
     results = evaluate(spec, args.out, compare=compare)
     print(format_table(results, compare))

@@ -273,12 +273,8 @@ class ChunkStore:
         """``count`` rows of a chunk table from row ``start``, without the episode column."""
         if count <= 0:
             return []
-        handle = self._table_file(chunk, table)
-        meta = handle.metadata
-        # Row groups are ROW_GROUP_ROWS long (but the last): read only those that overlap.
-        group_starts = [0]
-        for g in range(meta.num_row_groups):
-            group_starts.append(group_starts[-1] + meta.row_group(g).num_rows)
+        handle, group_starts = self._table_file(chunk, table, with_groups=True)
+        # Read only the row groups that overlap the rows.
         first = bisect.bisect_right(group_starts, start) - 1
         last = bisect.bisect_right(group_starts, start + count - 1) - 1
         part = handle.read_row_groups(range(first, last + 1), use_threads=False)
@@ -287,7 +283,8 @@ class ChunkStore:
             part = part.drop_columns(["episode"])
         return part.to_pylist()
 
-    def _table_file(self, chunk: int, table: str):
+    def _table_file(self, chunk: int, table: str, *, with_groups: bool = False):
+        """The open ParquetFile of a chunk table (and where each of its row groups starts)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -295,19 +292,21 @@ class ChunkStore:
         if key not in self._open:
             path = chunk_paths(self.root, chunk)[table]
             try:
-                self._open[key] = pq.ParquetFile(path, pre_buffer=False)
+                handle = pq.ParquetFile(path, pre_buffer=False)
             except (pa.ArrowException, OSError) as e:
                 raise DatasetError(
                     f"{path}: unreadable parquet ({str(e).splitlines()[0]})"
                 ) from None
+            sizes = [handle.metadata.row_group(g).num_rows for g in range(handle.num_row_groups)]
+            self._open[key] = (handle, [0, *itertools.accumulate(sizes)])
             while len(self._open) > self.max_open:
-                self._open.popitem(last=False)[1].close()
+                self._open.popitem(last=False)[1][0].close()
         self._open.move_to_end(key)
-        return self._open[key]
+        return self._open[key] if with_groups else self._open[key][0]
 
     def close(self) -> None:
         while self._open:
-            self._open.popitem()[1].close()
+            self._open.popitem()[1][0].close()
 
     def __getstate__(self):
         # Travels to DataLoader workers: open files do not.
@@ -366,6 +365,7 @@ def check_chunk(root: Path, number: int, size: int) -> list[str]:
     """A sealed chunk's problems without reading an episode: the index against info.json,
     each table's row count and episode column against the index, the video file's size
     against its byte ranges."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -387,7 +387,7 @@ def check_chunk(root: Path, number: int, size: int) -> list[str]:
         expected = pc.sum(count).as_py() or 0
         try:
             rows = pq.ParquetFile(paths[table], pre_buffer=False).metadata.num_rows
-        except (OSError, Exception) as e:  # noqa: BLE001 - any unreadable file is one problem
+        except (pa.ArrowException, OSError) as e:
             problems.append(f"{paths[table]}: unreadable ({str(e).splitlines()[0]})")
             continue
         if rows != expected:

@@ -200,7 +200,7 @@ def init_dataset(root: Path) -> None:
         return
     if root.exists() and any(root.iterdir()):
         raise DatasetError(f"{root}: exists and is not a screenpilot dataset")
-    update_info(root)
+    write_info(root, _empty_info())
 
 
 def _empty_info() -> dict:
@@ -239,23 +239,6 @@ def _add_episode(info: dict, meta: dict) -> dict:
 
 def write_info(root: Path, info: dict) -> None:
     write_atomic(info_path(root), (json.dumps(info) + "\n").encode())
-
-
-def update_info(root: Path) -> dict:
-    """Recompute meta/info.json's counts from every episode (after a merge or repair)."""
-    from .chunks import all_episode_metas
-    from .locks import dataset_lock
-
-    with dataset_lock(root, "commit"):
-        old = read_info(root) if info_path(root).exists() else _empty_info()
-        info = {**_empty_info(), "chunks": old.get("chunks", []),
-                "tail_offset": old.get("tail_offset", 0)}  # fmt: skip
-        if "chunk_episodes" in old:
-            info["chunk_episodes"] = old["chunk_episodes"]
-        for meta in all_episode_metas(root) if info_path(root).exists() else []:
-            info = _add_episode(info, meta)
-        write_info(root, info)
-    return info
 
 
 def commit_episodes(root: Path, metas: list[dict], *, durable: bool = True) -> None:

@@ -38,7 +38,7 @@ def summarize(root: str | Path) -> dict:
     ds = open_dataset(root)
     table = ds.summaries
     types = ds.chunks.value_counts("data", "type")
-    for ep in ds._tail:
+    for ep in ds.tail:
         types.update(a.type for a in ep.actions)
 
     def total(name: str):
@@ -68,7 +68,7 @@ def summarize(root: str | Path) -> dict:
         "successes": pc.sum(pc.fill_null(table.column("success"), False)).as_py() or 0,
         "recovered": pc.sum(table.column("recovered")).as_py() or 0,
         "grounded": (pc.sum(pc.greater_equal(grounded, 0)).as_py() or 0)
-        + sum(1 for ep in ds._tail if ep.has_grounding),
+        + sum(1 for ep in ds.tail if ep.has_grounding),
         "action_types": dict(types.most_common()),
         "recording": len(ds.recording),
         "needs_repair": len(ds.needs_repair),

@@ -201,8 +201,8 @@ class Dataset:
         self.root = Path(root)
         self.info = read_info(self.root)
         self.chunks = ChunkStore(self.root, self.info.get("chunks", []))
-        self.tail_meta = read_episode_lines(self.root)
-        self._tail = [Episode(self.root, m, dataset=self) for m in self.tail_meta]
+        # The tail: finished episodes not sealed into a chunk, each with files of its own.
+        self.tail = [Episode(self.root, m, dataset=self) for m in read_episode_lines(self.root)]
         self._sealed: dict[int, Episode] = {}
         self._resealed: tuple[list[int], ChunkStore, dict[int, int]] | None = None
         # Journals are looked at after the meta lines: an episode committed in between is
@@ -229,7 +229,7 @@ class Dataset:
 
     def _indices(self) -> set[int]:
         return {*self.chunks.summaries().column("index").to_pylist(),
-                *(m["index"] for m in self.tail_meta)}  # fmt: skip
+                *(ep.index for ep in self.tail)}  # fmt: skip
 
     @cached_property
     def episode_meta(self) -> list[dict]:
@@ -247,7 +247,7 @@ class Dataset:
         from .chunks import SUMMARY_COLUMNS, _schema, summary_row
 
         names = [name for name, _ in SUMMARY_COLUMNS]
-        tail = pa.Table.from_pylist([summary_row(m) for m in self.tail_meta],
+        tail = pa.Table.from_pylist([summary_row(ep.meta) for ep in self.tail],
                                     schema=_schema(SUMMARY_COLUMNS))  # fmt: skip
         return pa.concat_tables([self.chunks.summaries().select(names), tail])
 
@@ -256,14 +256,14 @@ class Dataset:
         return self.summaries.column(name).to_pylist()
 
     def __len__(self) -> int:
-        return len(self.chunks) + len(self._tail)
+        return len(self.chunks) + len(self.tail)
 
     def __getitem__(self, i: int) -> Episode:
         if not isinstance(i, (int, np.integer)) or not -len(self) <= i < len(self):
             raise DatasetError(f"{self.root}: no episode {i} (the dataset has {len(self)})")
         i = int(i) % len(self)
         if i >= len(self.chunks):
-            return self._tail[i - len(self.chunks)]
+            return self.tail[i - len(self.chunks)]
         if i not in self._sealed:
             meta, location = self.chunks.meta_and_location(i)
             self._sealed[i] = Episode(self.root, meta, location, self.chunks)

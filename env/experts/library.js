@@ -57,5 +57,20 @@ SP.fill = (input, value) => {
   return SP.type(value);
 };
 
+// A date or time input (segments the browser draws: month/day/year, hours/minutes) that
+// should hold `value`: click its first segment (the box's left end), where typing starts,
+// then type `keys` (the segments' digits); null once it holds it. After a typing that did
+// not take, the next call clicks again.
+SP.fillSegments = (input, value, keys) => {
+  if (input.value === value) return null;
+  if (document.activeElement !== input || M.typed) {
+    const r = input.getBoundingClientRect();
+    M.typed = false;
+    return { type: 'click', x: Math.floor(r.left + 8), y: Math.floor(r.top + r.height / 2) };
+  }
+  M.typed = true;
+  return SP.type(keys);
+};
+
 // The policy may return null when it has nothing to do yet (an animation is running).
 SP.finish = (action) => action || SP.wait();

@@ -224,16 +224,8 @@ POLICIES: dict[str, str] = {
     "login-user-popup": _LOGIN,
     "enter-date": """() => {
       const [mm, dd, yyyy] = SP.bold()[0].split('/');
-      const input = SP.one('#tt');
-      if (input.value === yyyy + '-' + mm + '-' + dd) return SP.click(SP.one('#subbtn'));
-      if (document.activeElement !== input || M.typed) {
-        // Click the month field (the left end of the box), where typing starts.
-        const r = input.getBoundingClientRect();
-        M.typed = false;
-        return { type: 'click', x: Math.floor(r.left + 8), y: Math.floor(r.top + r.height / 2) };
-      }
-      M.typed = true;
-      return SP.type(mm + dd + yyyy);
+      return SP.fillSegments(SP.one('#tt'), yyyy + '-' + mm + '-' + dd, mm + dd + yyyy)
+        || SP.click(SP.one('#subbtn'));
     }""",
     "use-autocomplete": """() => {
       const [start, end] = SP.bold();

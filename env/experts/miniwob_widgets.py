@@ -93,18 +93,11 @@ POLICIES: dict[str, str] = {
       const [, h, mm, half] = /(\\d+):(\\d\\d)(?::\\d\\d)? ?([AP]M)?/.exec(Q);
       let hours = parseInt(h, 10);
       if (half) hours = (hours % 12) + (half === 'PM' ? 12 : 0);
-      const input = SP.one('#tt');
-      if (input.value === String(hours).padStart(2, '0') + ':' + mm) return SP.click(SP.one('#subbtn'));
-      if (document.activeElement !== input || M.typed) {
-        // Click the hours field (the left end of the box), where typing starts.
-        const r = input.getBoundingClientRect();
-        M.typed = false;
-        return { type: 'click', x: Math.floor(r.left + 8), y: Math.floor(r.top + r.height / 2) };
-      }
-      M.typed = true;
       // The field shows the page's locale: 12-hour with AM/PM where the task says so.
       const shown = half ? String(hours % 12 || 12) : String(hours);
-      return SP.type(shown.padStart(2, '0') + mm + (half ? half[0] : ''));
+      return SP.fillSegments(SP.one('#tt'), String(hours).padStart(2, '0') + ':' + mm,
+                             shown.padStart(2, '0') + mm + (half ? half[0] : ''))
+        || SP.click(SP.one('#subbtn'));
     }""",
     # The initial size is not on the page once resized, so aim past every size the
     # task draws (width 50-95, height 50-70): then larger or smaller holds for any start.
