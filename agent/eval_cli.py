@@ -32,6 +32,15 @@ def register(subparsers) -> None:
     )  # fmt: skip
     add_pool_arguments(p)
     p.add_argument("--max-steps", type=int, metavar="M", help="step limit (default: the task's)")
+    p.add_argument(
+        "--desktop", action="store_true",
+        help="play each task in a Chromium window on an X display, the agent acting only "
+        "through OS input and seeing only the screen (reward still read from the page)",
+    )  # fmt: skip
+    p.add_argument(
+        "--display", metavar=":N",
+        help="--desktop: an X display to use (one worker); default: a private Xvfb per worker",
+    )  # fmt: skip
     p.add_argument("--out", required=True, metavar="DIR", help="where results and report go")
     p.add_argument(
         "--compare", action="append", default=[], metavar="RESULTS",
@@ -55,7 +64,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     spec = EvalSpec(
         tasks=tasks, episodes=args.episodes, seed_offset=args.seed_offset, workers=args.workers,
         backend=args.backend, address=args.address, max_steps=args.max_steps, agent=args.agent,
-        model=args.model, device=args.device,
+        model=args.model, device=args.device, desktop=args.desktop, display=args.display,
     )  # fmt: skip
     results = evaluate(spec, args.out, compare=compare)
     print(format_table(results, compare))

@@ -34,6 +34,9 @@ class EvalSpec:
     model: str | None = None
     device: str = "cpu"
     keep_videos: int = VIDEOS_PER_OUTCOME
+    # Play in browser windows on X displays through OS input (env/desktop_sandbox.py)
+    desktop: bool = False
+    display: str | None = None  # with desktop: this display (one worker), else a private Xvfb each
 
     @property
     def seeds(self) -> list[int]:
@@ -148,6 +151,7 @@ def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=
     check_task_names(spec.tasks, need_expert=spec.agent == "expert")
     if spec.episodes < 1 or spec.workers < 1:
         raise UserError("--episodes and --workers must be at least 1")
+    desktop = _desktop_options(spec)
     if spec.model:
         from screenpilot.model.checkpoint import resolve_model_dir
 
@@ -177,7 +181,7 @@ def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=
         spec.tasks, spec.seeds, policy=partial(eval_policy, spec, threads), workers=workers,
         max_steps=spec.max_steps, keep_screenshots=True,
         make_result=partial(film_episode, video_dir), on_result=on_result,
-        backend=spec.backend, address=spec.address,
+        backend=spec.backend, address=spec.address, desktop=desktop,
     )  # fmt: skip
     bar.close()
     _keep_some_videos(outcomes, spec.keep_videos, out)
@@ -188,6 +192,18 @@ def evaluate(spec: EvalSpec, out: str | Path, *, progress: bool = True, compare=
 
     record_eval_results(spec.model, results)  # the model's card shows its latest eval
     return results
+
+
+def _desktop_options(spec: EvalSpec):
+    if not spec.desktop:
+        if spec.display:
+            raise UserError("--display is for --desktop")
+        return None
+    from screenpilot.env.desktop_sandbox import DesktopOptions
+
+    if spec.display and spec.workers > 1:
+        raise UserError("--display is one screen: it takes --workers 1")
+    return DesktopOptions(display=spec.display)
 
 
 def summarize(spec: EvalSpec, outcomes: list[EpisodeOutcome], wall_s: float) -> dict:
@@ -215,6 +231,7 @@ def summarize(spec: EvalSpec, outcomes: list[EpisodeOutcome], wall_s: float) -> 
         "max_steps": spec.max_steps,
         "workers": spec.workers,
         "backend": spec.backend,
+        "desktop": spec.desktop,  # played through OS input on an X display
         "wall_s": round(wall_s, 2),
         "episodes": [asdict(o) for o in outcomes],
     }

@@ -1,22 +1,28 @@
 """Benchmark: the desktop recorder against a naive one, x264 presets, expert recording.
 
     .venv/bin/python bench/recorder_bench.py [--quick] [--json PATH] [--nice N] [--no-experts]
+    .venv/bin/python bench/recorder_bench.py --long 600 [--json PATH] [--nice N]
 
 Everything runs on private Xvfb servers (1280x720 and 1920x1080, 24 bit) started here and
 stopped by PID at the end. A small python-xlib program animates each screen at 30 Hz,
 deterministically (a function of the tick number): a static UI (menu bar, sidebar of
 labels, a grid of buttons), a scrolling text panel on the right third and a box moving
-across the middle, so every frame differs the way a busy desktop does.
+across the middle, so every frame differs the way a busy desktop does ("scrolling").
+A "still" screen is the same UI with nothing moving.
 
 1. Our recorder: `screenpilot record desktop --duration S` in a subprocess, at 30 and
-   10 fps. "fps got" = frames in the episode / S; "dropped" is what the recorder reports;
-   "max gap" the largest step between two frame times. CPU: "rec cores" is the child's
-   utime+stime (/proc/PID/stat, every thread) over the recording window only, "CPU
-   ms/frame" the same divided by the frames it captured (what a frame costs, however much
-   CPU a shared machine gave it) and "cores @asked" that times the requested rate; "life
-   cores" is the child's whole rusage (interpreter start, imports, the tables written at
-   the end) over its whole life; "X cores" is the Xvfb server's CPU in the window (a row
-   "none" shows it with nothing recording).
+   10 fps; at 1920x1080 and 30 fps also with `--no-skip` (every frame written, as before
+   unchanged frames were skipped) and on the still screen, both ways. "fps got" = frames
+   in the episode / S; "unchanged" = frames grabbed but not written because they equal
+   the last one written; "dropped" is what the recorder reports; "max gap" the largest
+   step between two frame times. CPU: "rec cores" is the child's utime+stime
+   (/proc/PID/stat, every thread) over the recording window only, "CPU ms/frame" the
+   same divided by the frames it grabbed, written or unchanged (what a frame costs,
+   however much CPU a shared machine gave it) and "cores @asked" that times the requested
+   rate; "life cores" is the child's whole rusage (interpreter start, imports, the
+   tables written at the end) over its whole life; "X cores" is the Xvfb server's CPU in
+   the window (a row "none" shows it with nothing recording); "load" the 1-minute load
+   average (`uptime`) when the recording ended.
    Input: xdotool sends mousemove, mousedown and mouseup, one xdotool call each, stamped
    with time.monotonic() right before the call; latency = the episode's clock_origin +
    event.t - that stamp, so it includes xdotool's own start-up (its median call time is
@@ -24,18 +30,23 @@ across the middle, so every frame differs the way a busy desktop does.
 2. A naive recorder in a subprocess, the usual first attempt: mss grab, np.array per
    frame, cvtColor, cv2.VideoWriter (mp4v), sleep(1/fps - elapsed). Same columns; its
    "dropped" is requested frames - frames written (it has no notion of dropping).
-3. One 1920x1080 frame stage by stage (process CPU from getrusage, all threads): the mss
-   grab (ours and the X server's side), the BGRA->RGB copy the capture loop does and a
-   cv2 alternative, the RGB->yuv444p conversion, and dataset.video.VideoWriter (libx264
-   yuv444p crf 18 zerolatency, what the recorder writes; conversion included) at presets
-   ultrafast / superfast / veryfast, on a few seconds of frames captured into memory.
-   "cores @30" = CPU seconds per frame x 30.
+3. One 1920x1080 frame stage by stage (process CPU from getrusage, all threads), on a
+   few seconds of frames captured into memory: the mss grab (ours and the X server's
+   side), the unchanged-frame check on two equal frames (the worst case: a memcmp of
+   the whole frame), the BGRA->RGB conversion the capture loop did before, swscale's
+   RGB->yuv444p and BGRA->yuv444p (one reformatter for all frames, as inside the
+   encoder), and dataset.video.VideoWriter (libx264 yuv444p crf 10 zerolatency,
+   conversion included) at presets ultrafast / superfast / veryfast, fed RGB (as the
+   recorder did) and BGRA (as it does now, one MP4 fragment a frame). "cores @30" = CPU
+   seconds per frame x 30.
 4. Expert recording: record_experts(["miniwob.click-test"], N, workers=2). Full: 100 and
    1000 episodes, a line t = a + b N through the two, and 10,000 for real when that line
    says it fits in 10 minutes; else the line's figure for 10,000, and an idle-machine
    estimate (the marginal CPU per episode of the workers and everything they start,
    Chromium included, sampled from /proc, spread over 2 cores), both labelled as such.
    --quick: 100 and 500.
+5. --long S: one S-second recording of the scrolling 1920x1080 screen at 30 fps (our
+   recorder, a click every 10 s), part 1's columns and part 2's, and nothing else.
 
 "busy" columns are the whole machine's busy cores (/proc/stat) during the measurement:
 on a shared machine they say how much else was running. --nice N (root; e.g. -10) runs
@@ -47,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import json
 import os
@@ -129,6 +141,10 @@ def static():
             rect(x, y, 116, 30, (0x3366CC, 0x2E9E5B, 0xCC5533)[(r + c) % 3])
             text(x + 10, y + 19, WORDS[(3 * r + c) % len(WORDS)], 0xFFFFFF)
 static()
+if sys.argv[4:] == ["still"]:  # the UI alone, nothing moving
+    d.flush()
+    while True:
+        time.sleep(3600)
 lane_y, line_h = 50 + 44 * 6 + 20, 18
 t0, k, box_x = time.monotonic(), 0, side
 while True:
@@ -155,10 +171,11 @@ while True:
 
 
 class Screen:
-    """A private Xvfb at one size, animated; stopped by PID."""
+    """A private Xvfb at one size, animated (or ``still``); stopped by PID."""
 
-    def __init__(self, width: int, height: int, fps: float = 30):
+    def __init__(self, width: int, height: int, fps: float = 30, still: bool = False):
         self.width, self.height = width, height
+        self.kind = "still" if still else "scrolling"
         r, w = os.pipe()
         self.xvfb = subprocess.Popen(
             ["Xvfb", "-displayfd", str(w), "-screen", "0", f"{width}x{height}x24",
@@ -180,7 +197,9 @@ class Screen:
         self.display = f":{int(number)}"
         self.env = {**os.environ, "DISPLAY": self.display}
         self.animator = subprocess.Popen(
-            [sys.executable, "-c", ANIMATOR, str(width), str(height), str(fps)], env=self.env
+            [sys.executable, "-c", ANIMATOR, str(width), str(height), str(fps)]
+            + (["still"] if still else []),
+            env=self.env,
         )
         time.sleep(1.0)  # first paint
 
@@ -263,12 +282,19 @@ def send_inputs(screen: Screen, clicks: int, until: float) -> tuple[list[tuple],
     return sent, calls
 
 
-def frame_cost(cpu_s: float, times: np.ndarray, window_s: float, fps: float) -> dict:
-    """CPU ms per frame captured in the measured window (what a frame costs, however much
-    CPU the recorder was given on a shared machine) and the cores that makes at ``fps``."""
-    frames = int((times <= window_s).sum())
+def frame_cost(
+    cpu_s: float, times: np.ndarray, window_s: float, fps: float, unchanged: float = 0
+) -> dict:
+    """CPU ms per frame grabbed in the measured window, written (``times``) or found
+    unchanged (what a frame costs, however much CPU the recorder was given on a shared
+    machine) and the cores that makes at ``fps``."""
+    frames = int((times <= window_s).sum()) + unchanged
     ms = cpu_s / frames * 1000 if frames else None
     return {"cpu_ms_per_frame": ms, "cores_at_asked": ms * fps / 1000 if ms else None}
+
+
+def screen_name(screen: Screen) -> str:
+    return f"{screen.width}x{screen.height} {screen.kind}"
 
 
 def run_idle(screen: Screen, seconds: float = 3.0) -> dict:
@@ -277,11 +303,12 @@ def run_idle(screen: Screen, seconds: float = 3.0) -> dict:
     time.sleep(seconds)
     return {
         "recorder": "none (screen only)",
-        "size": f"{screen.width}x{screen.height}",
+        "size": screen_name(screen),
         "fps_requested": None, "frames": None, "fps_achieved": None, "dropped_frames": None,
-        "max_gap_ms": None, "rec_cores": None, "cpu_ms_per_frame": None,
-        "cores_at_asked": None, "x_cores": (proc_cpu_s(screen.xvfb.pid) - x0) / seconds,
-        "life_cores": None, "busy_cores": busy.cores(),
+        "unchanged_frames": None, "max_gap_ms": None, "rec_cores": None,
+        "cpu_ms_per_frame": None, "cores_at_asked": None,
+        "x_cores": (proc_cpu_s(screen.xvfb.pid) - x0) / seconds,
+        "life_cores": None, "busy_cores": busy.cores(), "load_avg": os.getloadavg()[0],
     }  # fmt: skip
 
 
@@ -302,16 +329,19 @@ def match_latencies(sent: list[tuple], events, origin: float) -> list[float | No
     return out
 
 
-def run_ours(screen: Screen, fps: float, cfg: Config, work: Path) -> dict:
+def run_ours(screen: Screen, fps: float, cfg: Config, work: Path, skip: bool = True) -> dict:
+    """Our recorder; ``skip=False`` writes every frame (`--no-skip`), as it did before."""
     from screenpilot.dataset.reader import open_dataset
 
-    out = work / f"ours_{screen.width}x{screen.height}_{fps:g}"
+    flags = [] if skip else ["--no-skip"]
+    out = work / f"ours_{screen.width}x{screen.height}_{screen.kind}_{fps:g}_{len(flags)}"
     err_path = work / "ours.err"
     life_start = time.monotonic()
     with open(err_path, "w") as err:
         proc = subprocess.Popen(
             [*screenpilot_cmd(), "record", "desktop", "--out", str(out), "--task", "benchmark",
-             "--fps", f"{fps:g}", "--duration", f"{cfg.duration:g}", "--display", screen.display],
+             "--fps", f"{fps:g}", "--duration", f"{cfg.duration:g}", "--display", screen.display,
+             *flags],
             stdout=subprocess.PIPE, stderr=err, text=True, env=screen.env, cwd=REPO,
         )  # fmt: skip
     line = proc.stdout.readline()
@@ -337,20 +367,27 @@ def run_ours(screen: Screen, fps: float, cfg: Config, work: Path) -> dict:
     times = np.asarray(ep.frame_times)
     lat = match_latencies(sent, ep.events, ep.meta["clock_origin"])
     got = [v * 1000 for v in lat if v is not None]
+    unchanged = int(ep.meta["metadata"]["unchanged_frames"])
     return {
-        "recorder": "ours",
-        "size": f"{screen.width}x{screen.height}",
+        "recorder": "ours" if skip else "ours --no-skip",
+        "size": screen_name(screen),
         "fps_requested": fps,
         "frames": int(ep.num_frames),
         "fps_achieved": ep.num_frames / cfg.duration,
         "dropped_frames": int(ep.meta["metadata"]["dropped_frames"]),
+        "unchanged_frames": unchanged,
         "max_gap_ms": float(np.diff(times).max() * 1000) if len(times) > 1 else None,
         "rec_cores": (cpu1 - cpu0) / rec_wall,
-        **frame_cost(cpu1 - cpu0, times, rec_wall, fps),
+        # the window ends 50 ms before the recording: the unchanged frames in it, about
+        **frame_cost(
+            cpu1 - cpu0, times, rec_wall, fps, unchanged * min(1, rec_wall / cfg.duration)
+        ),
         "x_cores": x_cores,
         "life_cores": (usage.ru_utime + usage.ru_stime) / life_wall,
         "life_s": life_wall,
         "busy_cores": busy_cores,
+        "load_avg": os.getloadavg()[0],
+        "video_mb": sum(f.stat().st_size for f in (out / "videos").glob("*.mp4")) / 1e6,
         "events_sent": len(sent),
         "events_recorded": len(got),
         "latency_ms_median": statistics.median(got) if got else None,
@@ -407,11 +444,12 @@ def run_naive(screen: Screen, fps: float, cfg: Config, work: Path) -> dict:
     times = np.asarray(result["times"])
     return {
         "recorder": "naive",
-        "size": f"{screen.width}x{screen.height}",
+        "size": screen_name(screen),
         "fps_requested": fps,
         "frames": len(times),
         "fps_achieved": len(times) / cfg.duration,
         "dropped_frames": max(0, round(cfg.duration * fps) - len(times)),
+        "unchanged_frames": None,
         "max_gap_ms": float(np.diff(times).max() * 1000) if len(times) > 1 else None,
         "rec_cores": (cpu1 - cpu0) / rec_wall,
         **frame_cost(cpu1 - cpu0, times, rec_wall, fps),
@@ -419,6 +457,7 @@ def run_naive(screen: Screen, fps: float, cfg: Config, work: Path) -> dict:
         "life_cores": (usage.ru_utime + usage.ru_stime) / life_wall,
         "life_s": life_wall,
         "busy_cores": busy_cores,
+        "load_avg": os.getloadavg()[0],
     }
 
 
@@ -462,9 +501,10 @@ def stage_row(stage: str, frames: int, wall: float | None, cpu: float, mb=None) 
 
 
 def run_presets(screen: Screen, cfg: Config, work: Path) -> list[dict]:
-    """What one 1920x1080 frame costs at each stage of the recorder's path."""
+    """What one 1920x1080 frame costs at each stage of the recorder's path, before and now."""
     import av
     import cv2
+    from av.video.reformatter import VideoReformatter
 
     from screenpilot.dataset.video import VideoWriter
 
@@ -474,32 +514,35 @@ def run_presets(screen: Screen, cfg: Config, work: Path) -> list[dict]:
         stage_row("mss grab (recorder process)", n, None, grab["client_ms"] * n / 1000),
         stage_row("mss grab (X server side)", n, None, grab["server_ms"] * n / 1000),
     ]
-    rgb = [np.empty(f.shape[:2] + (3,), np.uint8) for f in bgra]
+    grabs = [bytearray(f.tobytes()) for f in bgra]
+    twins = [bytearray(g) for g in grabs]
     t = cpu_self_s()
-    for src, dst in zip(bgra, rgb, strict=True):
-        np.copyto(dst, src[:, :, 2::-1])  # what the capture loop does
-    rows.append(stage_row("BGRA->RGB np.copyto (capture loop)", n, None, cpu_self_s() - t))
+    for a, b in zip(grabs, twins, strict=True):
+        assert a == b
+    rows.append(stage_row("unchanged check, equal frames (now)", n, None, cpu_self_s() - t))
     t = cpu_self_s()
-    for src, dst in zip(bgra, rgb, strict=True):
-        cv2.cvtColor(src, cv2.COLOR_BGRA2RGB, dst=dst)
-    rows.append(stage_row("alt: BGRA->RGB cv2.cvtColor", n, None, cpu_self_s() - t))
-    t = cpu_self_s()
-    for frame in rgb:
-        av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="yuv444p")
-    rows.append(stage_row("RGB->yuv444p swscale (writer)", n, None, cpu_self_s() - t))
-    t = cpu_self_s()
-    for frame in bgra:
-        av.VideoFrame.from_ndarray(frame, format="bgra").reformat(format="yuv444p")
-    rows.append(stage_row("alt: BGRA->yuv444p swscale", n, None, cpu_self_s() - t))
+    rgb = [cv2.cvtColor(f, cv2.COLOR_BGRA2RGB) for f in bgra]
+    rows.append(stage_row("BGRA->RGB cv2.cvtColor (before)", n, None, cpu_self_s() - t))
+    for name, frames, pixels in (("RGB", rgb, "rgb24"), ("BGRA", bgra, "bgra")):
+        reformatter = VideoReformatter()
+        inputs = [av.VideoFrame.from_ndarray(f, format=pixels) for f in frames]
+        t = cpu_self_s()
+        for frame in inputs:
+            reformatter.reformat(frame, format="yuv444p")
+        rows.append(stage_row(f"{name}->yuv444p swscale", n, None, cpu_self_s() - t))
     for preset in ("ultrafast", "superfast", "veryfast"):
-        path = work / f"preset_{preset}.mp4"
-        t, c = time.perf_counter(), cpu_self_s()
-        with VideoWriter(path, screen.width, screen.height, 30, preset=preset) as writer:
-            for frame in rgb:
-                writer.write(frame)
-        wall, cpu = time.perf_counter() - t, cpu_self_s() - c
-        mb = path.stat().st_size / 1e6
-        rows.append(stage_row(f"VideoWriter x264 {preset} (RGB in)", n, wall, cpu, mb))
+        for name, frames, options in (
+            ("RGB in (before)", rgb, {}),
+            ("BGRA in (now)", bgra, {"input_format": "bgra", "fragment_every_frame": True}),
+        ):
+            path = work / f"preset_{preset}_{name[:3]}.mp4"
+            t, c = time.perf_counter(), cpu_self_s()
+            with VideoWriter(path, screen.width, screen.height, 30, preset=preset, **options) as w:
+                for frame in frames:
+                    w.write(frame)
+            wall, cpu = time.perf_counter() - t, cpu_self_s() - c
+            mb = path.stat().st_size / 1e6
+            rows.append(stage_row(f"VideoWriter x264 {preset}, {name}", n, wall, cpu, mb))
     return rows
 
 
@@ -619,14 +662,15 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def recording_table(results: list[dict]) -> str:
-    headers = ["recorder", "screen", "fps asked", "fps got", "frames", "dropped", "max gap ms",
-               "rec cores", "CPU ms/frame", "cores @asked", "X cores", "life cores",
-               "busy"]  # fmt: skip
+    headers = ["recorder", "screen", "fps asked", "fps got", "frames", "unchanged", "dropped",
+               "max gap ms", "rec cores", "CPU ms/frame", "cores @asked", "X cores",
+               "life cores", "busy", "load", "video MB"]  # fmt: skip
     rows = [
         [r["recorder"], r["size"], fmt(r["fps_requested"], 0), fmt(r["fps_achieved"]),
-         fmt(r["frames"]), fmt(r["dropped_frames"]), fmt(r["max_gap_ms"], 0),
-         fmt(r["rec_cores"], 2), fmt(r["cpu_ms_per_frame"]), fmt(r["cores_at_asked"], 2),
-         fmt(r["x_cores"], 2), fmt(r["life_cores"], 2), fmt(r["busy_cores"], 2)]
+         fmt(r["frames"]), fmt(r["unchanged_frames"]), fmt(r["dropped_frames"]),
+         fmt(r["max_gap_ms"], 0), fmt(r["rec_cores"], 2), fmt(r["cpu_ms_per_frame"]),
+         fmt(r["cores_at_asked"], 2), fmt(r["x_cores"], 2), fmt(r["life_cores"], 2),
+         fmt(r["busy_cores"], 2), fmt(r["load_avg"]), fmt(r.get("video_mb"))]
         for r in results
     ]  # fmt: skip
     return table(headers, rows)
@@ -639,7 +683,7 @@ def latency_table(results: list[dict]) -> str:
         [r["size"], fmt(r["fps_requested"], 0), fmt(r["events_sent"]), fmt(r["events_recorded"]),
          fmt(r["events_sent"] - r["events_recorded"]), fmt(r["latency_ms_median"]),
          fmt(r["latency_ms_p95"]), fmt(r["latency_ms_max"]), fmt(r["xdotool_call_ms_median"])]
-        for r in results if r["recorder"] == "ours"
+        for r in results if r["recorder"].startswith("ours")
     ]  # fmt: skip
     return table(headers, rows)
 
@@ -672,6 +716,30 @@ def expert_table(rows: list[dict]) -> str:
     )  # fmt: skip
 
 
+def run_screens(cfg: Config, work: Path) -> tuple[list[dict], list[dict]]:
+    """Parts 1-3: every recording on every screen, and the stages of one 1080p frame."""
+    recordings, presets = [], []
+    for width, height in cfg.sizes:
+        full_hd = (width, height) == (1920, 1080)
+        with Screen(width, height) as screen:
+            recordings.append(run_idle(screen))
+            for fps in cfg.rates:
+                recordings.append(run_ours(screen, fps, cfg, work))
+                if full_hd and fps == 30:
+                    recordings.append(run_ours(screen, fps, cfg, work, skip=False))
+                recordings.append(run_naive(screen, fps, cfg, work))
+                print(f"  {width}x{height} @ {fps:g} fps done", flush=True)
+            if full_hd:
+                presets = run_presets(screen, cfg, work)
+        if full_hd:
+            with Screen(width, height, still=True) as screen:
+                recordings.append(run_idle(screen))
+                for skip in (True, False):
+                    recordings.append(run_ours(screen, 30, cfg, work, skip=skip))
+                print(f"  {width}x{height} still @ 30 fps done", flush=True)
+    return recordings, presets
+
+
 def set_priority(nice: int) -> None:
     """This process's niceness and, where the kernel groups tasks by session (autogroup,
     where niceness only ranks tasks inside one session), the session's too."""
@@ -691,6 +759,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
     parser.add_argument("--no-experts", action="store_true", help="skip part 4")
     parser.add_argument(
+        "--long", type=float, metavar="S",
+        help="only part 5: one S-second recording of the scrolling 1920x1080 screen at 30 fps",
+    )  # fmt: skip
+    parser.add_argument(
         "--nice", type=int, default=0, metavar="N",
         help="niceness for the screen and recording parts (1-3), e.g. -10 on a busy shared "
         "machine (root); the expert part runs at the usual priority",
@@ -701,6 +773,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{tool} is not installed (make setup installs it)", file=sys.stderr)
             return 1
     cfg = QUICK if args.quick else FULL
+    if args.long:
+        # a click (3 events) every 10 s, as in the short runs
+        cfg = dataclasses.replace(cfg, duration=args.long, clicks=max(1, round(args.long / 10)))
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
@@ -716,24 +791,22 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="recorder_bench-"))
     usual = os.getpriority(os.PRIO_PROCESS, 0)
     try:
-        recordings, presets = [], []
         set_priority(args.nice)  # children (Xvfb, recorders) inherit it
-        for width, height in cfg.sizes:
-            with Screen(width, height) as screen:
-                recordings.append(run_idle(screen))
-                for fps in cfg.rates:
-                    recordings.append(run_ours(screen, fps, cfg, work))
-                    recordings.append(run_naive(screen, fps, cfg, work))
-                    print(f"  {width}x{height} @ {fps:g} fps done", flush=True)
-                if (width, height) == (1920, 1080):
-                    presets = run_presets(screen, cfg, work)
-        set_priority(usual)
-        report |= {"recordings": recordings, "presets": presets}
-        print("\n1. recording: ours vs naive (fps, drops, CPU)\n" + recording_table(recordings))
-        print("\n2. input events, ours (xdotool -> episode)\n" + latency_table(recordings))
-        print("\n3. one 1920x1080 frame, stage by stage (VideoWriter rows include the swscale)")
-        print(preset_table(presets))
-        if not args.no_experts:
+        if args.long:
+            with Screen(1920, 1080) as screen:
+                report["recordings"] = [run_ours(screen, 30, cfg, work)]
+            set_priority(usual)
+            print(f"\n5. one {args.long:g} s recording\n" + recording_table(report["recordings"]))
+            print("\ninput events (xdotool -> episode)\n" + latency_table(report["recordings"]))
+        else:
+            recordings, presets = run_screens(cfg, work)
+            set_priority(usual)
+            report |= {"recordings": recordings, "presets": presets}
+            print("\n1. recording: ours vs naive (fps, drops, CPU)\n" + recording_table(recordings))
+            print("\n2. input events, ours (xdotool -> episode)\n" + latency_table(recordings))
+            print("\n3. one 1920x1080 frame, stage by stage (VideoWriter rows include the swscale)")
+            print(preset_table(presets))
+        if not (args.no_experts or args.long):
             experts = run_experts(cfg, work)
             report["experts"] = experts
             print(f"\n4. expert recording: {EXPERT_TASK}, 2 workers\n" + expert_table(experts))
@@ -741,6 +814,7 @@ def main(argv: list[str] | None = None) -> int:
         set_priority(usual)
         shutil.rmtree(work, ignore_errors=True)
     report["load_avg_end"] = os.getloadavg()
+    print("load avg at the end: " + " ".join(f"{v:.2f}" for v in report["load_avg_end"]))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -133,6 +133,38 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="the new dataset (must not exist)")
     p.set_defaults(func=cmd_import)
 
+    p = verbs.add_parser(
+        "import-video",
+        help="add a plain screen video (mp4, webm, mkv, ...) as an episode with no events",
+        description="Add a screen video without input events to a dataset as one episode: "
+        "its frames at their own presentation times (variable frame rates kept), no steps "
+        "until a model labels them. Frames identical to the one before are dropped (their "
+        "times keep the timing). The video file is only read.",
+    )
+    p.add_argument("file", metavar="FILE", help="the video file")
+    p.add_argument("--task", required=True, metavar="TEXT", help="the episode's task text")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="the dataset to add it to (made if new)"
+    )
+    p.add_argument(
+        "--fps",
+        type=float,
+        metavar="N",
+        help="resample to N frames a second: at each tick, the last frame at or before it",
+    )
+    p.add_argument(
+        "--max-size",
+        type=int,
+        metavar="PX",
+        help="scale frames down, keeping their aspect, so that neither side exceeds PX",
+    )
+    p.add_argument(
+        "--keep-unchanged",
+        action="store_true",
+        help="keep frames identical to the one before (default: drop them)",
+    )
+    p.set_defaults(func=cmd_import_video)
+
 
 def cmd_info(args: argparse.Namespace) -> int:
     from .maintenance import format_summary, summarize
@@ -257,5 +289,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     info = import_lerobot(args.path, args.out, progress=True)
     print(
         f"{args.out}: {info['episodes']} episodes, {info['steps']} steps, {info['frames']} frames"
+    )
+    return 0
+
+
+def cmd_import_video(args: argparse.Namespace) -> int:
+    from .import_video import import_video
+
+    meta = import_video(args.file, args.task, args.out, fps=args.fps, max_size=args.max_size,
+                        skip_unchanged=not args.keep_unchanged, progress=True)  # fmt: skip
+    source = meta["metadata"]
+    if source["decode_error"]:
+        print(f"warning: {args.file}: decoding stopped early ({source['decode_error']}); "
+              "the frames before it are kept", file=sys.stderr)  # fmt: skip
+    print(
+        f"{args.out}: episode {meta['index']}, {source['frames_kept']} of "
+        f"{source['frames_read']} frames kept, {meta['duration']:.1f} s, "
+        f"{meta['width']}x{meta['height']}"
     )
     return 0

@@ -335,7 +335,10 @@ class EpisodeWriter:
         clock: Callable[[], float] = time.monotonic,
         segment_config: SegmentConfig | None = None,
         durable: bool = True,
+        video_options: dict | None = None,
     ):
+        """``video_options``: more of VideoWriter's settings (the desktop recorder's
+        encoder preset and input format for large screens)."""
         from .journal import create_journal
         from .video import VideoWriter
 
@@ -370,7 +373,9 @@ class EpisodeWriter:
         self.header["index"] = self.index
         self.paths = episode_paths(self.root, self.index)
         self.paths["video"].parent.mkdir(parents=True, exist_ok=True)
-        self._video = VideoWriter(self.paths["video"], width, height, fps, lossless=lossless)
+        self._video = VideoWriter(
+            self.paths["video"], width, height, fps, lossless=lossless, **(video_options or {})
+        )
         self.closed = False
 
     def _now(self, t: float | None) -> float:

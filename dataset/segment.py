@@ -243,7 +243,39 @@ def segment_events(
     actions = seg.finish()
     if frame_times is None:
         return actions
-    return [a.with_time(a.t, frame_before(frame_times, a.t)) for a in actions]
+    moves = [e.t for e in sorted(events, key=lambda ev: ev.t) if e.kind == "mouse_move"]
+    others = [e.t for e in events if e.kind != "mouse_move"]
+    others.sort()
+    dwell = seg.cfg.hover_dwell_s
+    return [
+        a.with_time(a.t, frame_before(frame_times, _set_off_time(a, moves, others, dwell)))
+        for a in actions
+    ]
+
+
+# The screen a pointer action was chosen on is the one before the pointer set off toward
+# its target: once it is on its way, or there, the frames show the target hovered (and,
+# where the pointer is drawn, the pointer on it), an answer a policy must not be shown.
+POINTER_ACTIONS = ("click", "double_click", "right_click", "drag", "mouse_down", "mouse_up")
+
+
+def _set_off_time(a: Action, moves: list[float], others: list[float], dwell: float) -> float:
+    """When the pointer set off toward ``a``: the first move of the run of moves that
+    leads into it without a pause of ``dwell`` or another event; ``a.t`` if none does."""
+    if a.type not in POINTER_ACTIONS:
+        return a.t
+    start = a.t
+    previous_other = (
+        others[bisect.bisect_left(others, a.t) - 1] if others and others[0] < a.t else None
+    )
+    i = bisect.bisect_left(moves, a.t) - 1
+    while i >= 0 and start - moves[i] < dwell:
+        if previous_other is not None and moves[i] <= previous_other:
+            break
+        start = moves[i]
+        i -= 1
+    # Just before the first move: the frame captured at that instant may show it.
+    return start if start == a.t else start - 1e-6
 
 
 def actions_to_events(

@@ -8,9 +8,19 @@ Why these settings (measured on real MiniWoB++ screenshots):
 - a keyframe every ``gop`` frames: a random seek decodes at most ``gop`` frames.
 - fragmented MP4 with one fragment a second, flushed per packet, and x264's zero-latency
   tuning (no lookahead, no B-frames): a writer killed mid-episode leaves a file whose
-  fragments up to the last second still decode.
+  fragments up to the last second still decode. A fragment reaches the disk only when
+  the next one starts, so a writer whose frames come sparsely (the desktop recorder
+  skips unchanged frames) asks for ``fragment_every_frame``: every frame but the last is
+  then on disk, however long ago it was written (a reader opens such a file slower:
+  ~0.3 s for 18,000 frames against 0.03 s).
 - presentation time = frame index / fps: frame ``i`` is found without a table. The real
-  capture times live beside the video (frames/episode_*.parquet).
+  capture times live beside the video (frames/episode_*.parquet); a desktop recording
+  that skips unchanged frames has gaps there, never in the indices.
+- the defaults suit small frames (expert episodes are 160x210); the desktop recorder
+  films 1080p screens with ``preset="ultrafast"`` and hands its BGRA grabs over as they
+  are (``input_format="bgra"``), converted once, to yuv444p, inside the encoder. The
+  crf and the 4:4:4 sampling above hold for both; ultrafast buys its speed with bigger
+  files, not lower quality (BENCHMARKS.md, "Recorder: unchanged frames, the preset").
 """
 
 from __future__ import annotations
@@ -94,20 +104,26 @@ class VideoWriter:
         gop: int = 10,
         preset: str = "veryfast",
         browser_playable: bool = False,
+        input_format: str = "rgb24",
+        fragment_every_frame: bool = False,
     ):
         import av
 
+        if input_format not in INPUT_CHANNELS:
+            raise DatasetError(f"input_format {input_format!r}: one of {sorted(INPUT_CHANNELS)}")
         self.path = Path(path)
         self.width, self.height = int(width), int(height)
         self.fps = fps
         self.count = 0
+        self.input_format = input_format
         self._rate = Fraction(fps).limit_denominator(1000)
         self._container = av.open(
             str(self.path),
             "w",
             format="mp4",
             options={
-                "movflags": "frag_keyframe+empty_moov+default_base_moof",
+                "movflags": ("frag_every_frame" if fragment_every_frame else "frag_keyframe")
+                + "+empty_moov+default_base_moof",
                 "frag_duration": "1000000",
                 "flush_packets": "1",
             },
@@ -130,17 +146,17 @@ class VideoWriter:
         self._stream.time_base = 1 / self._rate
 
     def write(self, frame: np.ndarray) -> int:
-        """Append one (H, W, 3) uint8 RGB frame; returns its index."""
-        import av
-
-        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+        """Append one uint8 frame, (H, W, 3) RGB or as ``input_format`` says; returns its
+        index."""
+        shape = (self.height, self.width, INPUT_CHANNELS[self.input_format])
+        if frame.shape != shape or frame.dtype != np.uint8:
             raise DatasetError(
                 f"frame of shape {frame.shape} {frame.dtype} does not match the video's "
-                f"({self.height}, {self.width}, 3) uint8"
+                f"{shape} uint8 ({self.input_format})"
             )
         if any(self._pad):
             frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        vf = _video_frame(frame, self.input_format)
         vf.pts = self.count
         for packet in self._stream.encode(vf):
             self._container.mux(packet)
@@ -160,6 +176,24 @@ class VideoWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# What VideoWriter.write takes: pixel format -> channels of its (H, W, C) arrays.
+INPUT_CHANNELS = {"rgb24": 3, "bgra": 4}
+
+
+def _video_frame(array: np.ndarray, pixel_format: str):
+    """A packed (H, W, C) array as an av.VideoFrame, copied row by row into the frame's
+    plane: PyAV's from_ndarray took 18 ms for a 1080p BGRA frame (its 4-byte path), this
+    takes ~1.5 ms."""
+    import av
+
+    height, width, channels = array.shape
+    frame = av.VideoFrame(width, height, pixel_format)
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(height, plane.line_size)
+    rows[:, : width * channels] = array.reshape(height, width * channels)
+    return frame
 
 
 # Every reader with an open container. A forked child (a DataLoader worker) must not

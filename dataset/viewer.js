@@ -234,9 +234,11 @@ function renderTimeline() {
   }
   timeline.replaceChildren(...actions.map(([frame, t, text], i) => {
     const when = `frame ${frame}` + (t === null ? '' : `, t = ${t.toFixed(3)} s`);
+    // The action's own time: frames come at uneven times (a desktop recording writes only
+    // frames that changed), so frame / fps is where the video shows it, not when it was.
     const button = el('button', { type: 'button', title: when },
       el('span', { className: 'step', textContent: i + 1 }),
-      el('span', { className: 'time', textContent: clock(frame / current.fps) }),
+      el('span', { className: 'time', textContent: clock(t ?? frame / current.fps) }),
       el('code', { textContent: text }));
     button.addEventListener('click', () => seekToStep(i));
     return el('li', {}, button);

@@ -110,6 +110,7 @@ class BrowserSession:
     viewport: tuple[int, int]  # (width, height) of the window the page lays out in
     screen_size: tuple[int, int] | None = None  # the top-left part screenshots show
     headless: bool = True
+    display: str | None = None  # the X display a headed browser opens on (default $DISPLAY)
     allowed_hosts: frozenset[str] = frozenset()
     blocked_urls: list[str] = field(default_factory=list)
     _playwright: object = None
@@ -124,7 +125,8 @@ class BrowserSession:
     _profile_dir: str | None = None
 
     def start(self) -> None:
-        if not self.headless and not os.environ.get("DISPLAY"):
+        display = self.display or os.environ.get("DISPLAY")
+        if not self.headless and not display:
             raise UserError("headless=False needs an X display: set $DISPLAY")
         executable = find_chromium(self.headless)
         self.frame_control = self.headless and is_headless_shell(executable)
@@ -142,9 +144,12 @@ class BrowserSession:
             if self.frame_control:
                 self._launch_under_frame_control(playwright, executable, context_options)
             else:
+                # The display goes in the browser's own environment: the Playwright
+                # driver that launches it may have started before it was chosen.
                 self._browser = playwright.chromium.launch(
-                    executable_path=executable, headless=self.headless, args=list(CHROMIUM_ARGS)
-                )
+                    executable_path=executable, headless=self.headless, args=list(CHROMIUM_ARGS),
+                    env=None if self.headless else {**os.environ, "DISPLAY": display},
+                )  # fmt: skip
                 self._context = self._browser.new_context(**context_options)
                 self.page = self._context.new_page()
         except Exception:

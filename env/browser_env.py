@@ -27,6 +27,7 @@ SEED_BOUND = 2**31 - 1
 
 class BrowserEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    display: str | None = None  # where a headed browser opens (None: $DISPLAY)
 
     def __init__(
         self,
@@ -185,6 +186,7 @@ class BrowserEnv(gym.Env):
             viewport=self.task.window_size or self.task.viewport,
             screen_size=self.task.viewport,
             headless=self.headless,
+            display=self.display,
             allowed_hosts=frozenset(self.task.allowed_hosts),
         )
         self._pointer = execute.PointerState()
@@ -198,7 +200,7 @@ class BrowserEnv(gym.Env):
         try:
             parsed = to_action(action)
             execute.check_on_screen(parsed, *self.task.viewport)
-            execute.perform(self._session, parsed, self._pointer, self.wait_ms)
+            self._perform(parsed)
         except ActionError as e:
             error = str(e)
         except Exception as e:  # Playwright's errors, from a timeout to a dead browser
@@ -232,8 +234,14 @@ class BrowserEnv(gym.Env):
             execute.release_all(self._session.mouse, self._pointer)
             self._task_text = self.task.setup(self.page, self._seed, options)
             # After setup, which may load the page anew: the move lands on the new page.
-            self._session.park_pointer(*PARK_POINT)
+            self._park_pointer()
             return self._observe()
+
+    def _perform(self, action: Action) -> None:
+        execute.perform(self._session, action, self._pointer, self.wait_ms)
+
+    def _park_pointer(self) -> None:
+        self._session.park_pointer(*PARK_POINT)
 
     def _observe(self) -> dict:
         self._last_screenshot = self._session.frames.capture(*self.task.viewport)

@@ -16,40 +16,13 @@ from collections.abc import Callable
 import gymnasium as gym
 import numpy as np
 
-from screenpilot.dataset.actions import Action
 from screenpilot.dataset.errors import ActionError, UserError
 
 from . import spaces
 from .browser_env import to_action
 from .execute import check_on_screen
-from .pyautogui_keys import combo_to_pyautogui
-from .screen_area import as_monitor, capture_area
-
-SCROLL_PX_PER_CLICK = 100  # a wheel notch; our dx/dy are pixels (DOM convention)
-DRAG_STEPS = 8
-
-# pyautogui opens the X display named by $DISPLAY when it is first imported, and keeps it.
-_BOUND_DISPLAY: str | None = None
-
-
-def _pyautogui(display: str):
-    global _BOUND_DISPLAY
-    if _BOUND_DISPLAY is not None and display != _BOUND_DISPLAY:
-        raise UserError(
-            f"pyautogui is bound to display {_BOUND_DISPLAY}; one process drives one display"
-        )
-    previous = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = display
-    os.environ.setdefault("XDG_SESSION_TYPE", "x11")
-    try:
-        import pyautogui
-    finally:
-        if previous is not None:
-            os.environ["DISPLAY"] = previous
-    pyautogui.PAUSE = 0
-    pyautogui.FAILSAFE = True
-    _BOUND_DISPLAY = display
-    return pyautogui
+from .os_input import OSInput
+from .screen_area import as_monitor, capture_area, grab_rgb
 
 
 class DesktopEnv(gym.Env):
@@ -87,7 +60,7 @@ class DesktopEnv(gym.Env):
         self._monitor = as_monitor(self.region)
         self.observation_space = spaces.observation_space(width, height)
         self.action_space = spaces.action_space(width, height)
-        self._gui = _pyautogui(self.display)
+        self._input = OSInput(self.display, origin=(left, top))
         # One buffer reused for every grab: a fresh array per frame costs ~5 ms at 720p.
         self._frame = np.empty((height, width, 3), np.uint8)
         self._steps = 0
@@ -112,10 +85,13 @@ class DesktopEnv(gym.Env):
         try:
             parsed = to_action(action)
             check_on_screen(parsed, *self.screen_size)
-            self._perform(parsed)
+            if parsed.type == "wait":
+                time.sleep(self.wait_ms / 1000)
+            else:
+                self._input.perform(parsed)
         except ActionError as e:
             error = str(e)
-        except self._gui.FailSafeException:
+        except self._input.gui.FailSafeException:
             # The person pulled the pointer into a corner: that always stops the episode.
             error = "pyautogui fail-safe: the pointer is in a screen corner; stopped"
             failsafe = True
@@ -138,12 +114,7 @@ class DesktopEnv(gym.Env):
         super().close()
 
     def _observe(self) -> dict:
-        import cv2
-
-        shot = self._mss.grab(self._monitor)
-        bgra = np.frombuffer(shot.raw, np.uint8).reshape(shot.height, shot.width, 4)
-        # cv2 converts in ~1 ms at 1080p; a strided numpy copy takes ~18 ms (BENCHMARKS.md).
-        cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB, dst=self._frame)
+        grab_rgb(self._mss, self._monitor, out=self._frame)
         return {"screenshot": self._frame.copy(), "task": self.task_text}
 
     def _info(self, score: float, success: bool, error: str | None) -> dict:
@@ -153,51 +124,3 @@ class DesktopEnv(gym.Env):
             "raw_reward": score,
             "last_action_error": error,
         }
-
-    def _perform(self, action: Action) -> None:
-        gui = self._gui
-        left, top = self.region[:2]
-        kind = action.type
-        x = None if action.x is None else action.x + left
-        y = None if action.y is None else action.y + top
-        if kind == "click":
-            gui.click(x, y)
-        elif kind == "double_click":
-            gui.doubleClick(x, y)
-        elif kind == "right_click":
-            gui.rightClick(x, y)
-        elif kind == "mouse_down":
-            gui.moveTo(x, y)
-            gui.mouseDown()
-        elif kind == "mouse_up":
-            gui.moveTo(x, y)
-            gui.mouseUp()
-        elif kind == "move":
-            gui.moveTo(x, y)
-        elif kind == "drag":
-            gui.moveTo(x, y)
-            gui.mouseDown()
-            x2, y2 = action.x2 + left, action.y2 + top
-            for i in range(1, DRAG_STEPS + 1):
-                gui.moveTo(x + (x2 - x) * i // DRAG_STEPS, y + (y2 - y) * i // DRAG_STEPS)
-            gui.mouseUp()
-        elif kind == "scroll":
-            gui.moveTo(x, y)
-            if action.dy:  # pyautogui: positive clicks scroll up
-                gui.scroll(-_clicks(action.dy))
-            if action.dx:
-                gui.hscroll(_clicks(action.dx))
-        elif kind == "type":
-            if not action.text.isascii():
-                raise ActionError("DesktopEnv types ASCII text only (pyautogui's limit)")
-            gui.write(action.text)
-        elif kind == "key":
-            gui.hotkey(*combo_to_pyautogui(action.key))
-        elif kind == "wait":
-            time.sleep(self.wait_ms / 1000)
-
-
-def _clicks(pixels: int) -> int:
-    """Wheel notches for a pixel delta, keeping its sign and moving at least one notch."""
-    notches = max(1, round(abs(pixels) / SCROLL_PX_PER_CLICK))
-    return notches if pixels > 0 else -notches

@@ -24,11 +24,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from screenpilot.dataset.errors import UserError
 
 from .pool import run_jobs
 from .rollout import EpisodeRecorder, Policy, Rollout, describe_error, run_episode
+
+if TYPE_CHECKING:
+    from .desktop_sandbox import DesktopOptions
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ def run_episodes(
     on_result: Callable[[object], None] | None = None,
     backend: str = "local",
     address: str | None = None,
+    desktop: DesktopOptions | None = None,
 ) -> list:
     """Play each task on each seed. ``policy``: ``"expert"``, ``"random"`` or a picklable
     factory of a Policy (a class, a ``functools.partial``), called once per worker.
@@ -89,14 +94,16 @@ def run_episodes(
     of its own. ``make_result(rollout)`` (picklable; runs in the worker) turns each
     episode into its result, by default an EpisodeResult; ``on_result`` sees each result
     as it arrives (in completion order). ``backend``, ``address``: env/pool.py's; the
-    returned list's ``retried`` names the (task, seed) jobs whose Ray worker died once."""
+    returned list's ``retried`` names the (task, seed) jobs whose Ray worker died once.
+    ``desktop``: play each episode in a window on an X display through OS input
+    (env/desktop_sandbox.py), recorded as a screen recording where recording."""
     make_policy = _named_policy(policy) if isinstance(policy, str) else policy
     jobs = [(task, seed) for task in tasks for seed in seeds]
     ship = backend == "ray" and record_shards is not None
     runner = functools.partial(
         EpisodeRunner, make_policy, max_steps=max_steps, extra_steps=extra_steps,
         env_kwargs=env_kwargs, keep_screenshots=keep_screenshots, record_shards=record_shards,
-        ship_episodes=ship, make_result=make_result,
+        ship_episodes=ship, make_result=make_result, desktop=desktop,
     )  # fmt: skip
     # Shipped episodes land in one shard of their own as they arrive.
     receive = functools.partial(land_episode, Path(record_shards) / "landed") if ship else None
@@ -138,8 +145,13 @@ class EpisodeRunner:
         record_shards: str | Path | None = None,
         ship_episodes: bool = False,
         make_result: Callable[[Rollout], object] | None = None,
+        desktop: DesktopOptions | None = None,
     ):
+        """``desktop``: play in a DesktopSandboxEnv (a window on an X display, OS input)
+        and record episodes the way a person's are recorded (recorder/desktop_episodes.py)
+        rather than as step logs."""
         self.policy = make_policy()
+        self.desktop = desktop
         self.max_steps = max_steps
         self.extra_steps = extra_steps
         self.env_kwargs = env_kwargs or {}
@@ -153,7 +165,14 @@ class EpisodeRunner:
             # A shard nothing else writes to: workers never contend for an episode index.
             # Scratch data (a crash loses the whole recording anyway), so no fsync.
             shard = (self.scratch or Path(record_shards)) / f"worker_{os.getpid()}"
-            self.recorder = EpisodeRecorder(shard, durable=False)
+            if desktop is not None:
+                from screenpilot.recorder.desktop_episodes import DesktopEpisodeRecorder
+
+                self.recorder = DesktopEpisodeRecorder(
+                    shard, fps=desktop.record_fps, draw_pointer=desktop.draw_pointer
+                )
+            else:
+                self.recorder = EpisodeRecorder(shard, durable=False)
         self.env = None
 
     def _env_for(self, task: str):
@@ -161,7 +180,14 @@ class EpisodeRunner:
 
         if self.env is not None and self.env.task.name != task and not self.env.switch_task(task):
             self._close_env()
-        if self.env is None:
+        if self.env is None and self.desktop is not None:
+            from .desktop_sandbox import DesktopSandboxEnv
+
+            self.env = DesktopSandboxEnv(
+                task, display=self.desktop.display, human_pace=self.desktop.human_pace,
+                **self.env_kwargs,
+            )  # fmt: skip
+        elif self.env is None:
             self.env = BrowserEnv(task, **self.env_kwargs)
         # Each reset reads the env's limit; extra steps make room for a hand-over.
         self.env.max_steps = (self.max_steps or self.env.task.default_max_steps) + self.extra_steps

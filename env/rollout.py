@@ -137,7 +137,7 @@ class EpisodeRecorder:
         self.durable = durable
         self._writer = None
 
-    def start(self, rollout: Rollout, screenshot: np.ndarray, policy: Policy) -> None:
+    def start(self, rollout: Rollout, screenshot: np.ndarray, policy: Policy, env=None) -> None:
         from screenpilot.dataset.format import EpisodeWriter
 
         height, width = screenshot.shape[:2]
@@ -208,7 +208,7 @@ def run_episode(
     labelling = True  # until a label says the task is done
     try:
         if recorder is not None:
-            recorder.start(rollout, obs["screenshot"], policy)
+            recorder.start(rollout, obs["screenshot"], policy, env.unwrapped)
         for k in range(limit):
             if keep_screenshots:
                 rollout.screenshots.append(obs["screenshot"])

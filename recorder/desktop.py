@@ -2,9 +2,10 @@
 pynput, stamped with one monotonic clock, into an episode.
 
 Threads and why:
-- the capture loop (main thread) grabs a frame at each tick of a steady schedule into a
-  buffer from a small pool; when no buffer is free (the encoder is behind) or a tick was
-  missed, the frame is counted as dropped, never silently skipped;
+- the capture loop (main thread) grabs a frame at each tick of a steady schedule. A frame
+  identical to the last one written is not written (screens are mostly still; see
+  ``record_desktop``); when the encoder already has ``QUEUED_FRAMES`` waiting or a tick
+  was missed, the frame is counted as dropped, never silently skipped;
 - pynput's listener threads stamp each event the moment it arrives and queue it;
 - one writer thread encodes frames and journals events in arrival order. Input events
   are never dropped: their queue is unbounded, and they are flushed as they come.
@@ -12,11 +13,13 @@ Threads and why:
 
 from __future__ import annotations
 
+import argparse
 import os
 import queue
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +36,21 @@ from .pynput_keys import key_from_pynput
 SCROLL_PX_PER_NOTCH = 100
 DEFAULT_STOP_KEY = "ctrl+alt+q"
 REDACTED = "*"
+# Frames grabbed but not yet encoded, at most: a bound on memory (8 MB a 1080p frame) that
+# turns an encoder falling behind into counted drops.
+QUEUED_FRAMES = 8
+# A still screen still gets a frame this often. The MP4 holds the last frame written
+# until the next one comes (each frame is its own fragment, whose length is known only
+# then), so without it a SIGKILL after a long still stretch would lose the last change
+# before it; with it, a crash loses at most the last second, as at a steady rate.
+HEARTBEAT_S = 1.0
+# The encoder for screens, chosen by measuring a 1920x1080 frame (bench/recorder_bench.py,
+# BENCHMARKS.md "Recorder: unchanged frames, the preset"): x264 ultrafast is the one
+# preset that keeps 1080p30 of a scrolling screen near 0.7 cores (24 CPU ms a frame,
+# conversion included; superfast 34, veryfast 37, for files ~45% smaller at the same
+# crf 10 4:4:4). The BGRA grab goes in as it is: converted once, to yuv444p, inside the
+# encoder (the RGB copy before it cost 1-10 ms a frame).
+SCREEN_VIDEO = {"preset": "ultrafast", "input_format": "bgra", "fragment_every_frame": True}
 
 
 @dataclass
@@ -44,6 +62,8 @@ class DesktopRecording:
     dropped_frames: int
     events: int
     actions: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)  # the episode's meta line
+    unchanged_frames: int = 0  # grabbed, identical to the last frame written, not written
 
 
 def add_arguments(p) -> None:
@@ -51,8 +71,22 @@ def add_arguments(p) -> None:
     p.add_argument("--task", required=True, help="what the person is doing, in words")
     p.add_argument("--fps", type=float, default=10, help="frames per second (10)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
-    p.add_argument("--region", metavar="X,Y,W,H", help="record only this part of the screen")
+    area = p.add_mutually_exclusive_group()
+    area.add_argument("--region", metavar="X,Y,W,H", help="record only this part of the screen")
+    area.add_argument(
+        "--window", metavar="NAME",
+        help="record only the window whose title contains NAME (any case), where it is "
+        "when the recording starts",
+    )  # fmt: skip
     p.add_argument("--display", metavar=":N", help="X display (default $DISPLAY)")
+    p.add_argument(
+        "--draw-pointer", action="store_true",
+        help="draw the mouse pointer into the frames (off: the agent's own screenshots "
+        "have none)",
+    )  # fmt: skip
+    # Writes every frame, changed or not, as the recorder did before it skipped unchanged
+    # ones: for benchmarks (bench/recorder_bench.py), not for users.
+    p.add_argument("--no-skip", action="store_true", help=argparse.SUPPRESS)
     p.add_argument(
         "--redact-typing", action="store_true",
         help="mask typed characters (passwords); Enter, Tab and other keys stay",
@@ -68,11 +102,14 @@ def cmd_desktop(args) -> int:
     region = parse_region(args.region) if args.region else None
     rec = record_desktop(
         args.out, args.task, fps=args.fps, duration=args.duration, region=region,
-        display=args.display, redact_typing=args.redact_typing, stop_key=args.stop_key,
+        window=args.window, display=args.display, redact_typing=args.redact_typing,
+        stop_key=args.stop_key, draw_pointer=args.draw_pointer,
+        skip_unchanged=not args.no_skip,
     )  # fmt: skip
     print(
         f"episode {rec.episode} in {rec.out}: {rec.duration:.1f} s, {rec.frames} frames "
-        f"({rec.dropped_frames} dropped), {rec.events} events, {len(rec.actions)} actions"
+        f"({rec.unchanged_frames} unchanged, not written; {rec.dropped_frames} dropped), "
+        f"{rec.events} events, {len(rec.actions)} actions"
     )
     for i, action in enumerate(rec.actions, 1):
         print(f"  {i:3d}  {action.t:7.2f} s  {action.to_text()}")
@@ -125,13 +162,30 @@ def record_desktop(
     fps: float = 10,
     duration: float | None = None,
     region: tuple[int, int, int, int] | None = None,
+    window: str | None = None,
     display: str | None = None,
     redact_typing: bool = False,
     stop_key: str = DEFAULT_STOP_KEY,
     stop_event: threading.Event | None = None,
     announce=print,
+    metadata: dict | None = None,
+    outcome: Callable[[], dict] | None = None,
+    draw_pointer: bool = False,
+    skip_unchanged: bool = True,
 ) -> DesktopRecording:
-    import cv2
+    """``metadata``: more of the episode's metadata (a scripted expert's env and seed);
+    ``outcome()``: called once the recording stops, its dict kept as the episode's
+    outcome (``success`` ...), for recordings of tasks that judge themselves.
+    ``window``: film the window whose title contains it (recorder/windows.py) instead of
+    a ``region``. ``draw_pointer``: the mouse pointer drawn into the frames (for an
+    inverse dynamics model; the agent's own screenshots have none).
+
+    A frame identical to the last one written is not written (``skip_unchanged``): it
+    gets no video frame and no frames-table row, so indices stay consecutive and the
+    capture times say when each image appeared; ``frame_before(t)`` then finds the last
+    change, which is what was on screen at ``t``. A frame is written at least every
+    ``HEARTBEAT_S``. The episode's metadata counts ``unchanged_frames`` beside
+    ``dropped_frames``."""
     import mss
 
     from screenpilot.dataset.format import EpisodeWriter
@@ -140,8 +194,14 @@ def record_desktop(
     if fps <= 0 or fps > 120:
         raise UserError(f"--fps must be in (0, 120], got {fps}")
     display = require_display(display)
+    if window is not None:
+        if region is not None:
+            raise UserError("--window and --region both choose the area: give one")
+        from .windows import window_region
+
+        region = window_region(window, display)
     try:
-        grabber = mss.MSS(display=display)
+        grabber = mss.MSS(display=display, with_cursor=draw_pointer)
     except Exception as e:  # noqa: BLE001 - mss raises its own error types per platform
         raise UserError(f"cannot open X display {display}: {e}") from None
     region = capture_area(grabber, region)
@@ -151,9 +211,7 @@ def record_desktop(
     stop = stop_event or threading.Event()
     stopper = _StopKey(stop_key)
     items: queue.SimpleQueue = queue.SimpleQueue()  # frames and events for the writer thread
-    pool: queue.SimpleQueue = queue.SimpleQueue()  # free frame buffers
-    for _ in range(8):
-        pool.put(np.empty((height, width, 3), np.uint8))
+    slots = threading.Semaphore(QUEUED_FRAMES)  # taken by a frame queued, given back once written
 
     def on_event(**fields) -> None:
         items.put(("event", Event(t=time.monotonic(), **fields), None))
@@ -161,9 +219,13 @@ def record_desktop(
     listeners = _start_listeners(on_event, stopper, stop, x0, y0, redact_typing)
     writer = EpisodeWriter(
         out, task, width, height, fps=fps, source="desktop",
-        metadata={"display": display, "region": list(region), "redacted_typing": redact_typing},
+        metadata={"display": display, "region": list(region), "redacted_typing": redact_typing,
+                  "window": window, "draw_pointer": draw_pointer, **(metadata or {})},
+        video_options=SCREEN_VIDEO,
     )  # fmt: skip
-    writer_thread = threading.Thread(target=_write_items, args=(writer, items, pool), daemon=True)
+    writer_thread = threading.Thread(
+        target=_write_items, args=(writer, items, slots, (height, width, 4)), daemon=True
+    )
     writer_thread.start()
 
     # SIGTERM stops cleanly like Ctrl+C (only the main thread may install handlers).
@@ -176,7 +238,8 @@ def record_desktop(
         f"stop with Ctrl+C or {stop_key}"
         + ("; typed characters are masked" if redact_typing else "; typing is recorded as typed")
     )
-    dropped = 0
+    dropped = unchanged = 0
+    last_frame, last_written = None, 0.0
     start = time.monotonic()
     tick = 0
     try:
@@ -193,46 +256,80 @@ def record_desktop(
                 dropped += late_ticks
                 tick += late_ticks
             tick += 1
-            try:
-                buffer = pool.get_nowait()
-            except queue.Empty:
+            t = time.monotonic()
+            frame = grabber.grab(monitor).raw  # BGRA, a fresh bytearray every grab
+            # Screens are mostly still. Comparing bytes is one memcmp (~1 ms at 1080p when
+            # equal, less when not: it stops at the first difference); encoding is ~20.
+            if skip_unchanged and frame == last_frame and t - last_written < HEARTBEAT_S:
+                unchanged += 1
+                continue
+            if not slots.acquire(blocking=False):
                 dropped += 1  # the encoder is behind; say so rather than block the clock
                 continue
-            t = time.monotonic()
-            shot = grabber.grab(monitor)
-            bgra = np.frombuffer(shot.bgra, np.uint8).reshape(height, width, 4)
-            # 0.7 ms at 1080p; numpy's strided copy of the same channels took 18 ms.
-            cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB, dst=buffer)
-            items.put(("frame", buffer, t))
+            items.put(("frame", frame, t))
+            last_frame, last_written = frame, t
     except KeyboardInterrupt:
         pass
     finally:
         recorded_s = time.monotonic() - start
-        for listener in listeners:
-            listener.stop()
+        _stop_listeners(listeners, display)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         items.put(("stop", None, None))
         writer_thread.join()
         grabber.close()
     writer.header["metadata"]["dropped_frames"] = dropped
+    writer.header["metadata"]["unchanged_frames"] = unchanged
+    if outcome is not None:
+        writer.set_outcome(**outcome())
     meta = writer.finish()
     episode = open_dataset(out)[meta["index"]]
     return DesktopRecording(
         out=Path(out), episode=meta["index"], duration=recorded_s,
         frames=meta["num_frames"], dropped_frames=dropped, events=meta["num_events"],
-        actions=episode.actions,
+        actions=episode.actions, meta=meta, unchanged_frames=unchanged,
     )  # fmt: skip
 
 
-def _write_items(writer, items: queue.SimpleQueue, pool: queue.SimpleQueue) -> None:
+def _stop_listeners(listeners, display: str) -> None:
+    """Stop pynput's listeners and wait until they are gone (before the display may be).
+    On X a listener leaves its RECORD context only when one more event of its kind
+    arrives, so one of each is sent: a press and release of a keycode no key is mapped to
+    (no window acts on it) and the pointer moved by one pixel and back."""
+    from Xlib import XK, X
+    from Xlib import display as xdisplay
+    from Xlib.ext import xtest
+
+    for listener in listeners:
+        listener.stop()
+    conn = xdisplay.Display(display)
+    try:
+        mapped = {c for c in range(8, 256) if conn.keycode_to_keysym(c, 0) != XK.NoSymbol}
+        unmapped = next((c for c in range(255, 7, -1) if c not in mapped), None)
+        for _ in range(10):
+            if not any(listener.is_alive() for listener in listeners):
+                break
+            if unmapped is not None:
+                xtest.fake_input(conn, X.KeyPress, unmapped)
+                xtest.fake_input(conn, X.KeyRelease, unmapped)
+            pointer = conn.screen().root.query_pointer()
+            for dx in (1, 0):
+                xtest.fake_input(conn, X.MotionNotify, x=pointer.root_x + dx, y=pointer.root_y)
+            conn.sync()
+            for listener in listeners:
+                listener.join(timeout=0.1)
+    finally:
+        conn.close()
+
+
+def _write_items(writer, items: queue.SimpleQueue, slots: threading.Semaphore, shape) -> None:
     while True:
         kind, payload, t = items.get()
         if kind == "stop":
             return
         if kind == "frame":
-            writer.add_frame(payload, t=t)
-            pool.put(payload)
+            writer.add_frame(np.frombuffer(payload, np.uint8).reshape(shape), t=t)
+            slots.release()
         else:
             writer.add_event(payload)
 

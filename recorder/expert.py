@@ -1,6 +1,7 @@
 """Expert demonstrations at scale: scripted experts play sandbox tasks in K browsers and
 every step is written exactly as the model will see it (the screenshot before the
-action, then the action).
+action, then the action). ``--via desktop``: the same experts act through OS input in
+browser windows on X displays, recorded as a person's screen recording is.
 
 Each worker process owns its browsers and writes its episodes into a shard of its own
 (encoding runs in parallel too); the shards are then appended to the output in
@@ -39,7 +40,11 @@ def record_experts(
     env_kwargs: dict | None = None,
     backend: str = "local",
     address: str | None = None,
+    desktop=None,
 ) -> RecordingSummary:
+    """``desktop`` (env.desktop_sandbox.DesktopOptions): the experts play in browser
+    windows on X displays through OS input at a person's pace, filmed and listened to by
+    the desktop recorder: screen recordings, whose steps come from segmentation."""
     from screenpilot.console import progress_bar
     from screenpilot.dataset.format import init_dataset
     from screenpilot.dataset.maintenance import adopt_episodes
@@ -73,7 +78,7 @@ def record_experts(
         results = run_episodes(
             tasks, range(seed, seed + episodes), policy=ExpertPolicy, workers=workers,
             env_kwargs=env_kwargs, record_shards=shard_root, on_result=on_result,
-            backend=backend, address=address,
+            backend=backend, address=address, desktop=desktop,
         )  # fmt: skip
         bar.close()
         # Results come back in (task, seed) order: the same dataset for any K.

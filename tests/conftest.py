@@ -69,50 +69,26 @@ def small_dataset(tmp_path):
     return root
 
 
-def _free_display() -> int:
-    import os
-
-    # Under pytest-xdist each worker (gw0, gw1, ...) searches its own range: two workers
-    # starting Xvfb at the same moment must not pick the same free number.
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    first = 90 + 100 * int(worker.removeprefix("gw") or 0)
-    for n in range(first, first + 100):
-        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
-            return n
-    raise RuntimeError("no free X display number")
-
-
 @contextlib.contextmanager
 def xvfb_server():
-    """A private Xvfb at 1280x720; yields its DISPLAY string, stops it by its PID.
-    ``-noreset``: without it the server resets (and recentres the pointer) whenever its
-    last client disconnects, e.g. between two xdotool calls."""
+    """A private Xvfb at 1280x720 (env/virtual_display.py); yields its DISPLAY string,
+    stops it by its PID. Under pytest-xdist each worker (gw0, gw1, ...) searches display
+    numbers of its own: two workers starting Xvfb at once must not race for one."""
     import os
-    import shutil
-    import subprocess
-    import time
 
-    if not shutil.which("Xvfb"):
-        pytest.fail("Xvfb is not installed (make setup installs it)")
-    n = _free_display()
-    proc = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", "1280x720x24", "-nolisten", "tcp", "-noreset"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while not os.path.exists(f"/tmp/.X11-unix/X{n}"):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"Xvfb :{n} did not start")
-        time.sleep(0.05)
+    from screenpilot.dataset.errors import UserError
+    from screenpilot.env.virtual_display import VirtualDisplay
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    display = VirtualDisplay((1280, 720), first=90 + 100 * int(worker.removeprefix("gw") or 0))
     try:
-        yield f":{n}"
+        name = display.start()
+    except UserError as e:
+        pytest.fail(str(e))
+    try:
+        yield name
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        display.stop()
 
 
 @pytest.fixture

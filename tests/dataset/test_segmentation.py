@@ -195,3 +195,31 @@ def test_frame_before():
     assert frame_before(times, 0.1) == 1
     assert frame_before(times, 0.15) == 1
     assert frame_before(times, 9) == 2
+
+
+def test_a_pointer_action_is_seen_on_the_screen_before_the_pointer_set_off():
+    frames = [i / 10 for i in range(30)]  # 10 fps from t = 0
+    approach = [Event(t=1.50 + 0.02 * i, kind="mouse_move", x=10 + 5 * i, y=10) for i in range(9)]
+    events = [
+        *approach,
+        Event(t=1.70, kind="mouse_down", x=50, y=10, button="left"),
+        Event(t=1.75, kind="mouse_up", x=50, y=10, button="left"),
+        # a second click where the pointer already is: no approach
+        Event(t=2.40, kind="mouse_down", x=50, y=10, button="left"),
+        Event(t=2.45, kind="mouse_up", x=50, y=10, button="left"),
+    ]
+    first, second = segment_events(events, frames)
+    assert first.to_text() == second.to_text() == "click 50 10"
+    assert first.t == 1.70 and first.frame == 14  # t = 1.4: before the move at 1.50
+    assert second.frame == 24  # t = 2.4, the press itself: the pointer did not move
+
+
+def test_typing_is_seen_on_the_screen_before_its_first_key():
+    frames = [i / 10 for i in range(30)]
+    events = [
+        Event(t=1.0, kind="mouse_move", x=5, y=5),
+        Event(t=1.05, kind="key_down", key="a", text="a"),
+        Event(t=1.10, kind="key_up", key="a"),
+    ]
+    (typed,) = [a for a in segment_events(events, frames) if a.type == "type"]
+    assert typed.frame == 10  # the move before it does not move a key's frame

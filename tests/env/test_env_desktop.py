@@ -103,8 +103,8 @@ def test_recorder_and_desktop_env_share_one_capture_area(shared_xvfb):
 
 
 def test_every_pyautogui_name_is_a_key_pyautogui_knows(shared_xvfb):
-    from screenpilot.env.desktop_env import _pyautogui
+    from screenpilot.env.os_input import bind_pyautogui
     from screenpilot.env.pyautogui_keys import PYAUTOGUI_NAMES
 
-    known = set(_pyautogui(shared_xvfb).KEYBOARD_KEYS)
+    known = set(bind_pyautogui(shared_xvfb).KEYBOARD_KEYS)
     assert sorted(set(PYAUTOGUI_NAMES.values()) - known) == []

@@ -293,3 +293,16 @@ def test_every_canonical_key_has_a_devtools_key_and_a_pyautogui_name():
     assert combo_to_pyautogui("shift+ArrowLeft") == ["shift", "left"]
     assert combo_to_pyautogui("Escape") == ["esc"]
     assert combo_to_pyautogui("meta+PageDown") == ["win", "pagedown"]
+
+
+def test_a_human_pace_path_is_seeded_smooth_and_lands_on_the_target():
+    from screenpilot.env.os_input import HumanPace
+
+    path = HumanPace(seed=3).path((10, 10), (300, 200))
+    assert path == HumanPace(seed=3).path((10, 10), (300, 200))
+    assert path != HumanPace(seed=4).path((10, 10), (300, 200))
+    assert path[-1][1:] == (300, 200)
+    assert 0.08 <= sum(delay for delay, _, _ in path) <= 0.5
+    steps = [abs(b[1] - a[1]) + abs(b[2] - a[2]) for a, b in zip(path, path[1:], strict=False)]
+    assert max(steps) < 60  # no jumps: a pointer that travels
+    assert HumanPace().path((5, 5), (5, 5)) == []
