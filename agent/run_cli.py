@@ -48,6 +48,15 @@ def register(subparsers) -> None:
     p.add_argument("--video", metavar="FILE", help="write an annotated video of the run (.mp4)")
     p.add_argument("--max-steps", type=int, metavar="N", help="stop after N actions")
     p.add_argument("--yes", action="store_true", help="--desktop: act without asking")
+    area = p.add_mutually_exclusive_group()
+    area.add_argument(
+        "--region", metavar="X,Y,W,H",
+        help="--desktop: see and act in this part of the screen only (as `record desktop`)",
+    )  # fmt: skip
+    area.add_argument(
+        "--window", metavar="NAME",
+        help="--desktop: see and act in the window whose title contains NAME",
+    )  # fmt: skip
     p.add_argument(
         "--dry-run", action="store_true",
         help="--desktop: draw the intended action on the screenshot, execute nothing",
@@ -60,8 +69,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if (args.url or args.desktop) and not args.task:
         raise UserError("--url and --desktop need --task: the task in words")
-    if (args.yes or args.dry_run) and not args.desktop:
-        raise UserError("--yes and --dry-run are for --desktop")
+    if (args.yes or args.dry_run or args.region or args.window) and not args.desktop:
+        raise UserError("--yes, --dry-run, --region and --window are for --desktop")
     if args.max_steps is not None and args.max_steps < 1:
         raise UserError("--max-steps must be at least 1")
     if args.video:
@@ -129,6 +138,16 @@ def _finish(rollout, args) -> int:
 def _run_desktop(args, agent) -> int:
     from screenpilot.env.desktop_env import DesktopEnv
 
+    # The area a model trained on `record desktop --region/--window` recordings was shown.
+    region = None
+    if args.region:
+        from screenpilot.recorder.desktop import parse_region
+
+        region = parse_region(args.region)
+    elif args.window:
+        from screenpilot.recorder.windows import window_region
+
+        region = window_region(args.window)
     if not args.yes and not args.dry_run:
         if not sys.stdin.isatty():
             raise UserError(
@@ -138,7 +157,7 @@ def _run_desktop(args, agent) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing done")
             return 1
-    env = DesktopEnv(task=args.task, max_steps=args.max_steps or DESKTOP_MAX_STEPS)
+    env = DesktopEnv(task=args.task, region=region, max_steps=args.max_steps or DESKTOP_MAX_STEPS)
     try:
         if args.dry_run:
             return _dry_run(env, agent, args)

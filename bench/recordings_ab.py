@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         help="torch threads for training (0: torch's choice; 1 where another job shares the cores)",
     )  # fmt: skip
     parser.add_argument(
+        "--train-seed", type=int, default=0,
+        help="training's seed (runs and evals of seeds other than 0 get a suffix): repeats "
+        "measure how much two trainings on the same data differ",
+    )  # fmt: skip
+    parser.add_argument(
         "--only", choices=("steplogs", "recordings"),
         help="run one arm only (two processes can run the arms side by side); a run without "
         "it then finds both done and prints the table",
@@ -74,19 +79,21 @@ def main(argv: list[str] | None = None) -> int:
         if not (data / "meta" / "info.json").exists():
             record_experts(tasks, args.episodes, data, workers=args.workers, desktop=desktop)
         timings[f"record {name} s"] = round(time.perf_counter() - start, 1)
-        run = work / f"run_{data.name}"
+        suffix = f"_seed{args.train_seed}" if args.train_seed else ""
+        run = work / f"run_{data.name}{suffix}"
         start = time.perf_counter()
         if not (run / "model").exists():
             config = TrainConfig(
                 data=[str(data)], out=str(run), steps=args.steps, batch_size=32, device="cpu",
-                checkpoint_every=10**9, val_every=10**9, seed=0, threads=args.threads,
+                checkpoint_every=10**9, val_every=10**9, seed=args.train_seed,
+                threads=args.threads,
                 val_fraction=0.0,  # every episode trains: the two arms see the same seeds
             )  # fmt: skip
             config.validate()
             train(config)
         timings[f"train {name} s"] = round(time.perf_counter() - start, 1)
         start = time.perf_counter()
-        done = work / f"eval_{data.name}" / "results.json"
+        done = work / f"eval_{data.name}{suffix}" / "results.json"
         if done.exists():
             results[name] = json.loads(done.read_text())
         else:

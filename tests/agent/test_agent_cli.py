@@ -143,3 +143,19 @@ def test_desktop_dry_run_executes_nothing(xvfb, tmp_path):
     where = subprocess.run(["xdotool", "getmouselocation"], capture_output=True, text=True, env=env)
     assert where.stdout.startswith("x:5 y:7 ")
     assert frames_in(tmp_path / "dry.mp4") == 2
+
+
+def test_desktop_dry_run_sees_only_its_region(xvfb, tmp_path):
+    import av
+
+    env = {**os.environ, "DISPLAY": xvfb}
+    out = screenpilot("run", "--agent", "random", "--desktop", "--dry-run", "--task", "Click OK",
+                      "--region", "100,50,160,210", "--video", tmp_path / "dry.mp4", env=env)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    with av.open(str(tmp_path / "dry.mp4")) as video:
+        stream = video.streams.video[0]
+        # the annotated video scales the screenshot up: the region's shape, not the screen's
+        assert stream.width * 210 == stream.height * 160, (stream.width, stream.height)
+    out = screenpilot("run", "--agent", "random", "--env", "miniwob.click-test", "--region",
+                      "0,0,10,10")  # fmt: skip
+    assert out.returncode != 0 and "are for --desktop" in out.stderr.strip().splitlines()[-1]
