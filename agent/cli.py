@@ -21,6 +21,7 @@ VERB_MODULES = (
     "screenpilot.recorder.cli",
     "screenpilot.dataset.cli",
     "screenpilot.model.cli",
+    "screenpilot.model.label",
     "screenpilot.agent.dagger",
     "screenpilot.agent.run_cli",
     "screenpilot.agent.eval_cli",

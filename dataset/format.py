@@ -61,6 +61,9 @@ STEP_COLUMNS = (
     ("dy", "int32"),
     ("text", "string"),
     ("key", "string"),
+    # How sure the labeller was of a step it inferred from the video (`screenpilot label`);
+    # null for a step that was recorded. Tables written before it have no such column.
+    ("confidence", "float32"),
 )
 FRAME_COLUMNS = (("frame", "int32"), ("t", "float64"))
 GROUNDING_COLUMNS = (

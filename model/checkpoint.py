@@ -103,10 +103,17 @@ def resolve_model_dir(path: str | Path) -> Path:
     raise CheckpointError(f"{path}: no model here (expected config.json and model.safetensors)")
 
 
-def load_model(path: str | Path, device: str = "cpu"):
-    """The trained model, in eval mode, from a model, checkpoint or run directory."""
+# What each kind of model calls itself in its config.json, and who trains one.
+MODEL_TYPES = {
+    "policy": ("screenpilot-vla", "`screenpilot train` trains one"),
+    "idm": ("screenpilot-idm", "`screenpilot train --kind idm` trains one"),
+}
+
+
+def load_model(path: str | Path, device: str = "cpu", kind: str = "policy"):
+    """The trained model of ``kind`` (the policy, or the inverse dynamics model), in
+    eval mode, from a model, checkpoint or run directory."""
     from .configuration import MODEL_FORMAT_VERSION
-    from .modeling import VLAModel
 
     model_dir = resolve_model_dir(path)
     try:
@@ -121,7 +128,16 @@ def load_model(path: str | Path, device: str = "cpu"):
         )
     if not (model_dir / "model.safetensors").exists():
         raise CheckpointError(f"{model_dir}: no model.safetensors")
+    wanted, trainer = MODEL_TYPES[kind]
+    found = config.get("model_type", wanted)
+    if found != wanted:
+        name = "an inverse dynamics model" if kind == "idm" else "a policy"
+        raise CheckpointError(f"{model_dir}: a {found} model, not {name} ({trainer})")
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the agent's own progress bar is the one to see
-    return VLAModel.from_pretrained(model_dir).to(device).eval()
+    if kind == "idm":
+        from .idm import IDMModel as model_class
+    else:
+        from .modeling import VLAModel as model_class
+    return model_class.from_pretrained(model_dir).to(device).eval()

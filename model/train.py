@@ -146,6 +146,11 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, fused: bool):
 @torch.no_grad()
 def evaluate(model, samples: MemorySamples, cfg, device, rank, world, keep_images=0):
     """Accuracy counts over ``samples`` (each rank scores its share; the counts are summed)."""
+    score = score_batch
+    if cfg.kind == "idm":
+        from .idm import score_frames as score
+
+        keep_images = 0  # draw_prediction draws a policy's step
     model.eval()
     counts = dict.fromkeys(COUNT_KEYS, 0)
     images = []
@@ -156,7 +161,7 @@ def evaluate(model, samples: MemorySamples, cfg, device, rank, world, keep_image
         with autocast(device, cfg.precision):
             pred = model.predict_batch(on_dev)
             grounded = model.ground_hits(on_dev) if "g_ids" in on_dev else None
-        for k, v in score_batch(model.codec, batch, pred, cfg.click_tolerance).items():
+        for k, v in score(model.codec, batch, pred, cfg.click_tolerance).items():
             counts[k] += v
         if grounded is not None:
             counts["n_ground"] += int(grounded[1].sum())
@@ -217,19 +222,31 @@ class RunLog:
                 self.tb.close()
 
 
-def build_model(cfg: TrainConfig, resume_from: Path | None):
+def model_classes(kind: str):
+    """(config class, model class) of a model kind: the policy, or the inverse dynamics
+    model that labels videos (model/idm.py)."""
+    if kind == "idm":
+        from .idm import IDMModel
+        from .idm_config import IDMConfig
+
+        return IDMConfig, IDMModel
     from .modeling import VLAModel
 
+    return VLAConfig, VLAModel
+
+
+def build_model(cfg: TrainConfig, resume_from: Path | None):
+    config_class, model_class = model_classes(cfg.kind)
     if resume_from is not None:
-        return VLAModel.from_pretrained(resume_from)
+        return model_class.from_pretrained(resume_from)
     if cfg.init:
         return init_model(cfg)
     try:
-        model_config = VLAConfig(**cfg.model)
-    except TypeError as e:
+        model_config = config_class(**cfg.model)
+    except (TypeError, ValueError) as e:
         raise TrainConfigError(f"bad model config: {e}") from None
     torch.manual_seed(cfg.seed)
-    return VLAModel(model_config)
+    return model_class(model_config)
 
 
 def init_model(cfg: TrainConfig):
@@ -237,7 +254,7 @@ def init_model(cfg: TrainConfig):
     names must be the init model's own: the weights fix the architecture."""
     from .checkpoint import load_model
 
-    model = load_model(cfg.init)
+    model = load_model(cfg.init, kind=cfg.kind)
     own = json.loads(json.dumps(model.config.vla_fields()))
     for name, value in (cfg.model or {}).items():
         if name in own and json.loads(json.dumps(value)) != own[name]:
@@ -247,15 +264,26 @@ def init_model(cfg: TrainConfig):
     return model
 
 
+def sample_source(kind: str):
+    """(samples of episodes, preprocessor class) of a model kind: the policy learns from
+    each step's frame, the IDM from every frame and the frames around it."""
+    if kind == "idm":
+        from .idm_data import IDMPreprocessor, frame_samples
+
+        return frame_samples, IDMPreprocessor
+    return make_samples, Preprocessor
+
+
 def load_data(cfg: TrainConfig, model_config, rank: int):
     datasets = open_datasets(cfg.data)
     train_keys, val_keys = split_episodes(datasets, cfg.val_fraction, cfg.seed)
-    train = make_samples(datasets, train_keys, model_config)
-    val = make_samples(datasets, val_keys, model_config) if val_keys else None
+    samples_of, preprocessor = sample_source(cfg.kind)
+    train = samples_of(datasets, train_keys, model_config)
+    val = samples_of(datasets, val_keys, model_config) if val_keys else None
     if len(train) == 0:
         raise TrainConfigError(f"no training samples in {', '.join(cfg.data)}")
-    plain = Featurizer(Preprocessor(model_config), seed=cfg.seed)
-    featurize = Featurizer(Preprocessor(model_config), Augment() if cfg.augment else None,
+    plain = Featurizer(preprocessor(model_config), seed=cfg.seed)
+    featurize = Featurizer(preprocessor(model_config), Augment() if cfg.augment else None,
                            seed=cfg.seed)  # fmt: skip
     workers, tasks = cfg.num_workers, sample_tasks(train)
     if estimate_bytes(len(train), model_config) <= cfg.preload_max_gib * 2**30:

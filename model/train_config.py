@@ -18,6 +18,9 @@ from .errors import TrainConfigError
 class TrainConfig:
     data: list[str] = field(default_factory=list)  # dataset directories
     out: str = ""  # the run directory: config, checkpoints, logs, final model
+    # policy: the next action from the screen before it. idm: the inverse dynamics model,
+    # the action between frames (it sees frames after it too), for `screenpilot label`.
+    kind: str = "policy"
     # Weights to start from: a model, checkpoint or run directory (a DAgger round, a
     # fine-tune). The weights only: the optimizer and the schedule start afresh.
     init: str = ""
@@ -77,6 +80,12 @@ class TrainConfig:
             raise TrainConfigError(f"lr must be positive, got {self.lr}")
         if not 0 <= self.val_fraction < 1:
             raise TrainConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.kind not in ("policy", "idm"):
+            raise TrainConfigError(f"kind must be policy or idm, got {self.kind!r}")
+        if self.kind == "idm" and self.augment:
+            raise TrainConfigError(
+                "augment shifts one screenshot; the idm reads a window of frames"
+            )
         if self.precision not in ("auto", "bf16", "fp32"):
             raise TrainConfigError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
         for path in self.data:
@@ -101,9 +110,12 @@ class TrainConfig:
         """``model`` names VLAConfig fields with values of their defaults' types: a typo
         (``--set model.hiden_size=64``) or a word for a number is one clear error, not a
         field silently ignored or a traceback from inside torch."""
-        from .configuration import VLAConfig
+        if self.kind == "idm":
+            from .idm_config import IDMConfig as config_class
+        else:
+            from .configuration import VLAConfig as config_class
 
-        defaults = VLAConfig().vla_fields()
+        defaults = config_class().vla_fields()
         for name, value in (self.model or {}).items():
             if name not in defaults:
                 raise TrainConfigError(f"unknown model field {name!r} (model.{name})")
@@ -146,6 +158,7 @@ def load_config_file(path: str | Path) -> dict:
 # ---- flags --------------------------------------------------------------------------------
 _FLAG_HELP = {
     "data": "dataset directories, comma-separated",
+    "kind": "policy, or idm: an inverse dynamics model for `screenpilot label`",
     "out": "run directory (config, checkpoints, TensorBoard logs, final model)",
     "steps": "optimizer steps",
     "minutes": "train for this many minutes of wall clock instead of --steps",
@@ -159,8 +172,8 @@ _FLAG_HELP = {
     "checkpoint_every": "save a checkpoint every N steps",
     "seed": "seed of initialisation and data order",
 }
-_DIRECT_FLAGS = ("steps", "minutes", "batch_size", "lr", "device", "precision", "num_workers",
-                 "val_every", "checkpoint_every", "seed")  # fmt: skip
+_DIRECT_FLAGS = ("kind", "steps", "minutes", "batch_size", "lr", "device", "precision",
+                 "num_workers", "val_every", "checkpoint_every", "seed")  # fmt: skip
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
