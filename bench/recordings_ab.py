@@ -16,11 +16,13 @@ Both models train with one config for the same number of steps (not minutes: the
 may be shared) and are evaluated in the sandbox (headless, as every eval) on the same
 unseen seeds from 1,000,000. The table: success per task, A, B and B / A; the issue's
 target is B >= 95% of A on the mean. Everything lands in --work; a stage whose output is
-there is not run again (delete it to redo it). The figures in BENCHMARKS.md:
+there is not run again (delete it to redo it). The figures in BENCHMARKS.md, each
+command for --train-seed 0 and 1 (two arms side by side, one torch thread each):
 
     bench/recordings_ab.py --work W --steps 600 --threads 1 --only steplogs &
     bench/recordings_ab.py --work W --steps 600 --threads 1 --only recordings; wait
-    bench/recordings_ab.py --work W --steps 600
+    bench/recordings_ab.py --work W --steps 600 --threads 1 --only steplogs --no-grounding
+    bench/recordings_ab.py --work W --steps 600 [--no-grounding]      # the table
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         "measure how much two trainings on the same data differ",
     )  # fmt: skip
     parser.add_argument(
+        "--no-grounding", action="store_true",
+        help="train the step-log arm without the grounding objective (model grounding_weight "
+        "0): step logs carry the page's text items as extra labels, recordings do not",
+    )  # fmt: skip
+    parser.add_argument(
         "--only", choices=("steplogs", "recordings"),
         help="run one arm only (two processes can run the arms side by side); a run without "
         "it then finds both done and prints the table",
@@ -80,13 +87,16 @@ def main(argv: list[str] | None = None) -> int:
             record_experts(tasks, args.episodes, data, workers=args.workers, desktop=desktop)
         timings[f"record {name} s"] = round(time.perf_counter() - start, 1)
         suffix = f"_seed{args.train_seed}" if args.train_seed else ""
+        # Recordings have no text items: the objective has nothing to train on there.
+        ungrounded = args.no_grounding and desktop is None
+        suffix += "_nogrounding" if ungrounded else ""
         run = work / f"run_{data.name}{suffix}"
         start = time.perf_counter()
         if not (run / "model").exists():
             config = TrainConfig(
                 data=[str(data)], out=str(run), steps=args.steps, batch_size=32, device="cpu",
                 checkpoint_every=10**9, val_every=10**9, seed=args.train_seed,
-                threads=args.threads,
+                threads=args.threads, model={"grounding_weight": 0.0} if ungrounded else {},
                 val_fraction=0.0,  # every episode trains: the two arms see the same seeds
             )  # fmt: skip
             config.validate()
