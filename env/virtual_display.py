@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import time
+import weakref
 
 from screenpilot.dataset.errors import UserError
 
@@ -49,6 +50,9 @@ class VirtualDisplay:
             while proc.poll() is None and time.monotonic() < deadline:
                 if os.path.exists(f"/tmp/.X11-unix/X{n}"):
                     self._proc, self.name = proc, f":{n}"
+                    # A process that ends without stop() (an exception, sys.exit) takes
+                    # its server with it; only SIGKILL can leave one behind.
+                    self._finalizer = weakref.finalize(self, _stop_server, proc)
                     return self.name
                 time.sleep(0.05)
             proc.kill()
@@ -57,12 +61,8 @@ class VirtualDisplay:
 
     def stop(self) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            self._finalizer.detach()
+            _stop_server(self._proc)
         self._proc = self.name = None
 
     def __enter__(self) -> str:
@@ -70,3 +70,12 @@ class VirtualDisplay:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -100,3 +100,19 @@ def test_desktop_flags_are_checked():
     r = screenpilot("eval", "--agent", "expert", "--tasks", "miniwob.click-test", "--display",
                     ":5", "--out", "unused")  # fmt: skip
     assert r.returncode != 0 and "--desktop" in r.stderr.strip().splitlines()[-1]
+
+
+def test_a_virtual_display_goes_with_the_process_that_started_it():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from screenpilot.env.virtual_display import VirtualDisplay\n"
+        "print(VirtualDisplay((640, 480)).start(), flush=True)\n"
+        "raise SystemExit(3)  # no stop()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    number = done.stdout.strip().lstrip(":")
+    assert not os.path.exists(f"/tmp/.X{number}-lock")
