@@ -64,7 +64,6 @@ import json
 import os
 import platform
 import resource
-import select
 import shutil
 import statistics
 import subprocess
@@ -76,6 +75,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from screenpilot.env.browser import kill_pids
+from screenpilot.env.virtual_display import VirtualDisplay
 
 REPO = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -176,25 +178,8 @@ class Screen:
     def __init__(self, width: int, height: int, fps: float = 30, still: bool = False):
         self.width, self.height = width, height
         self.kind = "still" if still else "scrolling"
-        r, w = os.pipe()
-        self.xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(w), "-screen", "0", f"{width}x{height}x24",
-             "-nolisten", "tcp"],
-            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        os.close(w)
-        number = b""
-        deadline = time.monotonic() + 15
-        while not number.endswith(b"\n"):
-            ready, _, _ = select.select([r], [], [], max(0.0, deadline - time.monotonic()))
-            chunk = os.read(r, 16) if ready else b""
-            if not chunk:
-                os.close(r)
-                self.stop()
-                raise RuntimeError(f"Xvfb {width}x{height} did not start")
-            number += chunk
-        os.close(r)
-        self.display = f":{int(number)}"
+        self.xvfb = VirtualDisplay((width, height))
+        self.display = self.xvfb.start()
         self.env = {**os.environ, "DISPLAY": self.display}
         self.animator = subprocess.Popen(
             [sys.executable, "-c", ANIMATOR, str(width), str(height), str(fps)]
@@ -204,15 +189,11 @@ class Screen:
         time.sleep(1.0)  # first paint
 
     def stop(self) -> None:
-        for proc in (getattr(self, "animator", None), self.xvfb):
-            if proc is None or proc.poll() is not None:
-                continue
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        animator = getattr(self, "animator", None)
+        if animator is not None:
+            kill_pids({animator.pid})
+            animator.wait()
+        self.xvfb.stop()
 
     def __enter__(self) -> Screen:
         return self

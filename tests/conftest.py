@@ -72,15 +72,12 @@ def small_dataset(tmp_path):
 @contextlib.contextmanager
 def xvfb_server():
     """A private Xvfb at 1280x720 (env/virtual_display.py); yields its DISPLAY string,
-    stops it by its PID. Under pytest-xdist each worker (gw0, gw1, ...) searches display
-    numbers of its own: two workers starting Xvfb at once must not race for one."""
-    import os
-
+    stops it by its PID. The server picks its own free number: pytest-xdist workers
+    starting servers at once do not race."""
     from screenpilot.dataset.errors import UserError
     from screenpilot.env.virtual_display import VirtualDisplay
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    display = VirtualDisplay((1280, 720), first=90 + 100 * int(worker.removeprefix("gw") or 0))
+    display = VirtualDisplay((1280, 720))
     try:
         name = display.start()
     except UserError as e:
