@@ -134,6 +134,7 @@ class BrowserEnv(gym.Env):
                 ) from None
         self._steps = 0
         self._ended = False
+        self._popups_reported = self._session.frames.popups_closed
         return obs, self._info(TaskResult(False), error=None)
 
     def step(self, action):
@@ -141,11 +142,14 @@ class BrowserEnv(gym.Env):
             raise RuntimeError("the episode has ended: call reset() before step()")
         self._steps += 1
         session = self._session
-        popups_closed = session.frames.popups_closed
         with session.frames.hold():  # the step ends in a screenshot of its own
             obs, result, error, browser_error = self._act(action)
-        if error is None and session.frames.popups_closed > popups_closed:
+        # Counted since the last step, not during this one: on a busy machine a popup can
+        # open only after the step's screenshot, and the pump closes it between steps.
+        popups_closed = session.frames.popups_closed
+        if error is None and popups_closed > self._popups_reported:
             error = "the action opened a popup the sandbox cannot draw; it was closed (Escape)"
+        self._popups_reported = popups_closed
         if browser_error is not None:
             # Nothing more can happen in this episode; reset() brings a new browser.
             obs = {"screenshot": self._last_screenshot.copy(), "task": self._task_text}

@@ -78,7 +78,12 @@ def test_other_pickers_stay_shut(pickers, field):
 def test_a_popup_nothing_keeps_shut_is_closed_and_reported(pickers):
     _reset(pickers)
     _, info, stalled = _step(pickers, "click 60 260")  # the native select's popup
-    assert "popup" in info["last_action_error"] and stalled
+    if info["last_action_error"] is None:
+        # On a busy machine the list can open after the step's screenshot: the pump
+        # then closes it between steps, and the next step reports it.
+        assert not stalled
+        _, info, stalled = _step(pickers, "wait")
+    assert "popup" in (info["last_action_error"] or "") and stalled
     assert pickers._session.frames.popups_closed == 1
     _, info, stalled = _step(pickers, "click 60 20")  # and the page goes on drawing
     assert info["last_action_error"] is None and not stalled
