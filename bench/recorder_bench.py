@@ -35,10 +35,11 @@ A "still" screen is the same UI with nothing moving.
    side), the unchanged-frame check on two equal frames (the worst case: a memcmp of
    the whole frame), the BGRA->RGB conversion the capture loop did before, swscale's
    RGB->yuv444p and BGRA->yuv444p (one reformatter for all frames, as inside the
-   encoder), and dataset.video.VideoWriter (libx264 yuv444p crf 10 zerolatency,
-   conversion included) at presets ultrafast / superfast / veryfast, fed RGB (as the
-   recorder did) and BGRA (as it does now, one MP4 fragment a frame). "cores @30" = CPU
-   seconds per frame x 30.
+   encoder), and dataset.video.VideoWriter (crf 10 zerolatency, conversion included) at
+   presets ultrafast / superfast / veryfast, three ways: libx264 yuv444p fed RGB (session
+   7's recorder), the same fed BGRA (session 8's, one MP4 fragment a frame), and the
+   recorder's settings now (recorder.desktop.screen_video_options: libx264rgb on the BGRA
+   bytes, one thread, a keyframe a second). "cores @30" = CPU seconds per frame x 30.
 4. Expert recording: record_experts(["miniwob.click-test"], N, workers=2). Full: 100 and
    1000 episodes, a line t = a + b N through the two, and 10,000 for real when that line
    says it fits in 10 minutes; else the line's figure for 10,000, and an idle-machine
@@ -488,6 +489,7 @@ def run_presets(screen: Screen, cfg: Config, work: Path) -> list[dict]:
     from av.video.reformatter import VideoReformatter
 
     from screenpilot.dataset.video import VideoWriter
+    from screenpilot.recorder.desktop import screen_video_options
 
     bgra, grab = capture_frames(screen, cfg.preset_frames)
     n = len(bgra)
@@ -513,12 +515,18 @@ def run_presets(screen: Screen, cfg: Config, work: Path) -> list[dict]:
         rows.append(stage_row(f"{name}->yuv444p swscale", n, None, cpu_self_s() - t))
     for preset in ("ultrafast", "superfast", "veryfast"):
         for name, frames, options in (
-            ("RGB in (before)", rgb, {}),
-            ("BGRA in (now)", bgra, {"input_format": "bgra", "fragment_every_frame": True}),
+            ("RGB in (session 7)", rgb, {}),
+            (
+                "BGRA in, 4:4:4 (session 8)",
+                bgra,
+                {"input_format": "bgra", "fragment_every_frame": True},
+            ),
+            ("BGRA in, RGB planes, 1 thread, g 30 (now)", bgra, screen_video_options(30)),
         ):
-            path = work / f"preset_{preset}_{name[:3]}.mp4"
+            path = work / f"preset_{preset}_{len(rows)}.mp4"
             t, c = time.perf_counter(), cpu_self_s()
-            with VideoWriter(path, screen.width, screen.height, 30, preset=preset, **options) as w:
+            options = options | {"preset": preset}
+            with VideoWriter(path, screen.width, screen.height, 30, **options) as w:
                 for frame in frames:
                     w.write(frame)
             wall, cpu = time.perf_counter() - t, cpu_self_s() - c

@@ -44,13 +44,22 @@ QUEUED_FRAMES = 8
 # then), so without it a SIGKILL after a long still stretch would lose the last change
 # before it; with it, a crash loses at most the last second, as at a steady rate.
 HEARTBEAT_S = 1.0
-# The encoder for screens, chosen by measuring a 1920x1080 frame (bench/recorder_bench.py,
-# BENCHMARKS.md "Recorder: unchanged frames, the preset"): x264 ultrafast is the one
-# preset that keeps 1080p30 of a scrolling screen near 0.7 cores (24 CPU ms a frame,
-# conversion included; superfast 34, veryfast 37, for files ~45% smaller at the same
-# crf 10 4:4:4). The BGRA grab goes in as it is: converted once, to yuv444p, inside the
-# encoder (the RGB copy before it cost 1-10 ms a frame).
-SCREEN_VIDEO = {"preset": "ultrafast", "input_format": "bgra", "fragment_every_frame": True}
+# The encoder for screens, chosen by measuring a scrolling 1920x1080 desktop
+# (bench/recorder_bench.py, BENCHMARKS.md "Recorder: unchanged frames, the preset"):
+# x264 ultrafast (superfast and veryfast cost 10-13 ms more a frame); the RGB planes
+# encoded as grabbed (libx264rgb takes BGRA as bgr0: no colour conversion, which cost
+# 7 ms a frame); one encoder thread (x264's own threads cost 25% more CPU a frame on
+# idle cores); and a keyframe a second rather than every 10 frames (keyframes are most
+# of the bytes; a seek then decodes at most a second of frames).
+SCREEN_VIDEO = {
+    "preset": "ultrafast", "input_format": "bgra", "rgb": True, "threads": 1,
+    "fragment_every_frame": True,
+}  # fmt: skip
+
+
+def screen_video_options(fps: float) -> dict:
+    """VideoWriter's settings for a screen filmed at ``fps``: a keyframe a second."""
+    return SCREEN_VIDEO | {"gop": max(1, round(fps))}
 
 
 @dataclass
@@ -221,7 +230,7 @@ def record_desktop(
         out, task, width, height, fps=fps, source="desktop",
         metadata={"display": display, "region": list(region), "redacted_typing": redact_typing,
                   "window": window, "draw_pointer": draw_pointer, **(metadata or {})},
-        video_options=SCREEN_VIDEO,
+        video_options=screen_video_options(fps),
     )  # fmt: skip
     writer_thread = threading.Thread(
         target=_write_items, args=(writer, items, slots, (height, width, 4)), daemon=True

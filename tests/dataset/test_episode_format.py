@@ -66,6 +66,26 @@ def test_text_heavy_frames_stay_above_45_db(tmp_path):
     assert worst >= 45, worst
 
 
+def test_the_desktop_recorders_bgra_frames_come_back_as_rgb(tmp_path):
+    """The screen settings hand BGRA grabs to libx264rgb as they are: the colours must come
+    back in their places (red text red) and sharper than the 4:4:4 default."""
+    import cv2
+
+    from screenpilot.recorder.desktop import screen_video_options
+
+    frames = [text_heavy_frame(i) for i in range(12)]
+    with EpisodeWriter(
+        tmp_path / "ds", "read me", 160, 210, clock=lambda: 0.0,
+        video_options=screen_video_options(fps=4),
+    ) as ep:  # fmt: skip
+        for i, frame in enumerate(frames):
+            ep.add_frame(cv2.cvtColor(frame, cv2.COLOR_RGB2BGRA), t=i * 0.25)
+    ep = open_dataset(tmp_path / "ds")[0]
+    worst = min(psnr(ep.frame(i), frames[i]) for i in range(12))
+    assert worst >= 50, worst
+    assert min(psnr(ep.frame(i)[..., ::-1], frames[i]) for i in range(12)) < 30
+
+
 def test_random_access_in_any_order_matches_sequential_decode(tmp_path):
     write_episode(tmp_path / "ds", n_frames=40)
     ep = open_dataset(tmp_path / "ds")[0]
