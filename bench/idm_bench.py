@@ -86,6 +86,34 @@ def label_stats(root: Path) -> dict:
             "type_frames": parts, "press_frames_after_step_frame": dict(sorted(reach.items()))}  # fmt: skip
 
 
+def model_fields(settings: list[str]) -> dict:
+    """``--set model.FIELD=VALUE`` items -> {FIELD: value}, values read as JSON where they
+    parse (numbers, booleans), else as strings."""
+    model = {}
+    for item in settings:
+        name, _, value = item.partition("=")
+        try:
+            model[name.removeprefix("model.")] = json.loads(value)
+        except json.JSONDecodeError:
+            model[name.removeprefix("model.")] = value
+    return model
+
+
+def idm_train_config(data: Path, out: Path, args, model: dict):
+    """The bench's IDM training: ``args`` gives steps, minutes, batch_size, lr, device,
+    threads and seed."""
+    from screenpilot.model.train_config import TrainConfig
+
+    cfg = TrainConfig(kind="idm", data=[str(data)], out=str(out), steps=args.steps,
+                      minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
+                      warmup_steps=min(100, args.steps // 10), val_fraction=0.05,
+                      val_every=max(50, args.steps // 4), checkpoint_every=10**9,
+                      device=args.device, threads=args.threads, num_workers=0,
+                      tensorboard=False, seed=args.seed, model=model)  # fmt: skip
+    cfg.validate()
+    return cfg
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="labelled recordings (or --synthetic)")
@@ -114,18 +142,11 @@ def main() -> int:
 
     from screenpilot.model.label import format_score, label_dataset
     from screenpilot.model.train import train
-    from screenpilot.model.train_config import TrainConfig
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         parser.error(f"{out} exists; the bench writes a new directory")
-    model = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        try:
-            model[name.removeprefix("model.")] = json.loads(value)
-        except json.JSONDecodeError:
-            model[name.removeprefix("model.")] = value
+    model = model_fields(args.set)
     if args.synthetic:
         from tests.model.test_idm import H, W
 
@@ -135,13 +156,7 @@ def main() -> int:
     else:
         data = Path(args.data)
     train_root, held_root = split_dataset(data, out, args.heldout, args.seed)
-    cfg = TrainConfig(kind="idm", data=[str(train_root)], out=str(out / "idm"), steps=args.steps,
-                      minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
-                      warmup_steps=min(100, args.steps // 10), val_fraction=0.05,
-                      val_every=max(50, args.steps // 4), checkpoint_every=10**9,
-                      device=args.device, threads=args.threads, num_workers=0,
-                      tensorboard=False, seed=args.seed, model=model)  # fmt: skip
-    cfg.validate()
+    cfg = idm_train_config(train_root, out / "idm", args, model)
     start = time.perf_counter()
     metrics = train(cfg)
     train_s = time.perf_counter() - start

@@ -35,6 +35,20 @@ from pathlib import Path
 DEFAULT_TASKS = "miniwob.click-test,miniwob.click-button,miniwob.focus-text,miniwob.enter-text"
 
 
+def ab_table(tasks: list[str], a: dict, b: dict, headers: tuple[str, str, str]) -> str:
+    """Two evals' results.json side by side: success per task and the mean, and B / A."""
+    rows = [("task", *headers)]
+    for task in tasks:
+        ra, rb = a["tasks"][task]["success_rate"], b["tasks"][task]["success_rate"]
+        rows.append((task, f"{ra:.0%}", f"{rb:.0%}", f"{rb / ra:.2f}" if ra else "-"))
+    ma, mb = a["mean_success"], b["mean_success"]
+    rows.append(("mean", f"{ma:.1%}", f"{mb:.1%}", f"{mb / ma:.2f}" if ma else "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     from screenpilot.agent.evaluate import EvalSpec, evaluate
     from screenpilot.env.desktop_sandbox import DesktopOptions
@@ -114,17 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     a, b = results["step logs"], results["recordings"]
-    rows = [("task", "step logs", "recordings", "B / A")]
-    for task in tasks:
-        ra, rb = a["tasks"][task]["success_rate"], b["tasks"][task]["success_rate"]
-        rows.append((task, f"{ra:.0%}", f"{rb:.0%}", f"{rb / ra:.2f}" if ra else "-"))
+    print(ab_table(tasks, a, b, ("step logs", "recordings", "B / A")))
     ma, mb = a["mean_success"], b["mean_success"]
-    rows.append(("mean", f"{ma:.1%}", f"{mb:.1%}", f"{mb / ma:.2f}" if ma else "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    for i, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
     print(json.dumps(timings))
     summary = {"tasks": tasks, "episodes": args.episodes, "steps": args.steps,
                "eval_episodes": args.eval_episodes, "timings": timings,

@@ -5,7 +5,7 @@ a lot of unlabelled video, and the policy learns from its labels. The IDM is the
 transformer (model/modeling.py: the same stem, blocks, pointers and cell heads, the same
 action codec) with other inputs and one more head:
 
-    [2 query tokens | S text slots | 140 patch tokens | task byte tokens]
+    [2 query tokens | S text slots | F pointer tokens | 140 patch tokens | task byte tokens]
 
     patches  <- frames i-1, i, i+1 .. i+K as the channels of one image: frame i as it is,
                 every other frame as its change from the one before, which is zero except
@@ -18,6 +18,10 @@ action codec) with other inputs and one more head:
     text     <- one byte a text slot, read off the screen: the characters typed between
                 frame i and i+1 (the policy copies a span of the task; a video's typed
                 text need not be in its task)
+    pointer  <- one token a frame of the window, trained only: where the pointer is on
+                that frame (a patch and a cell, as a click), learnt from every frame of a
+                recording with mouse events (``pointer_weight``), where a click teaches
+                finding the pointer once a step
 
 It looks at frames after i, so it labels recordings, it never acts.
 """
@@ -79,6 +83,11 @@ class IDMModel(PreTrainedModel):
         self.point2 = Pointer(d)
         self.cell2 = CellHead(d, cells)
         self.char_head = nn.Linear(d, BYTE_VOCAB)
+        self.pointer_queries = None
+        if config.pointer_weight > 0:
+            self.pointer_queries = nn.Parameter(torch.zeros(config.num_frames, d))
+            self.where = Pointer(d)
+            self.where_cell = CellHead(d, cells)
         self.summary = nn.Linear(d, d)  # max-pooled patches -> every query and slot
         self.post_init()
 
@@ -95,6 +104,8 @@ class IDMModel(PreTrainedModel):
         elif module is self:
             nn.init.normal_(self.queries, std=0.02)
             nn.init.normal_(self.slots, std=0.02)
+            if self.pointer_queries is not None:
+                nn.init.normal_(self.pointer_queries, std=0.02)
 
     # ---- encoder ----------------------------------------------------------------------
     def encode(self, batch: dict) -> dict:
@@ -117,9 +128,13 @@ class IDMModel(PreTrainedModel):
         summary = self.summary(patches.amax(1)).unsqueeze(1)  # (B, 1, D)
         queries = self.queries.expand(B, -1, -1) + summary
         slots = self.slots.expand(B, -1, -1) + summary
-        x = torch.cat([queries, slots, patches, text], dim=1)  # (B, Q+S+N+L, D)
+        tokens = [queries, slots]
+        if self.pointer_queries is not None:
+            tokens.append(self.pointer_queries.expand(B, -1, -1) + summary)
+        P = sum(t.shape[1] for t in tokens) - Q - S
+        x = torch.cat([*tokens, patches, text], dim=1)  # (B, Q+S+P+N+L, D)
         text_ok = pos.unsqueeze(0) < batch["task_len"].unsqueeze(1)  # (B, L)
-        always = torch.ones(B, Q + S + N, dtype=torch.bool, device=dev)
+        always = torch.ones(B, Q + S + P + N, dtype=torch.bool, device=dev)
         mask = torch.cat([always, text_ok], dim=1)[:, None, None, :]  # (B, 1, 1, T)
         for block in self.blocks:
             x = block(x, mask)
@@ -128,7 +143,8 @@ class IDMModel(PreTrainedModel):
             "act": h[:, 0],  # (B, D)
             "end": h[:, 1],  # (B, D)
             "slots": h[:, Q : Q + S],  # (B, S, D)
-            "patches": h[:, Q + S : Q + S + N],  # (B, N, D)
+            "pointer": h[:, Q + S : Q + S + P],  # (B, P, D); P = 0 without the objective
+            "patches": h[:, Q + S + P : Q + S + P + N],  # (B, N, D)
         }
 
     def see(self, image: torch.Tensor) -> torch.Tensor:
@@ -183,9 +199,33 @@ class IDMModel(PreTrainedModel):
                 scored = target != IGNORE
             per_sample = per_sample + ce
             logs[f"loss_{name}"] = ce.detach().sum() / scored.sum().clamp(min=1)
+        if self.pointer_queries is not None:
+            pointer, logs["loss_pointer"], logs["pointer_acc"] = self.pointer_loss(s, batch)
+            per_sample = per_sample + self.config.pointer_weight * pointer
         loss = per_sample.mean()
         logs["loss"] = loss.detach()
         return loss, logs
+
+    def pointer_loss(self, s: dict, batch: dict):
+        """-> (B,) each sample's pointer loss (patch + cell cross-entropy, the mean over
+        its frames that say where the pointer was), that loss over the samples that have
+        any, and the share of those frames whose patch and cell are both right."""
+        patches, queries = s["patches"], s["pointer"]  # (B, N, D), (B, P, D)
+        t_patch, t_cell = batch["t_pointer_patch"], batch["t_pointer_cell"]  # (B, P)
+        known = t_patch != IGNORE
+        where = self.where(queries, patches).float()  # (B, P, N)
+        at = t_patch.clamp(min=0).unsqueeze(-1).expand(-1, -1, patches.shape[-1])
+        cell = self.where_cell(queries, patches.gather(1, at)).float()  # (B, P, cells)
+        ce = sum(
+            F.cross_entropy(lg.transpose(1, 2), t, ignore_index=IGNORE, reduction="none")
+            for lg, t in ((where, t_patch), (cell, t_cell))
+        )  # (B, P)
+        frames = known.sum(1)
+        per_sample = ce.sum(1) / frames.clamp(min=1)
+        mean = per_sample.detach().sum() / (frames > 0).sum().clamp(min=1)
+        right = (where.argmax(-1) == t_patch) & (cell.argmax(-1) == t_cell) & known
+        acc = right.sum().detach() / known.sum().clamp(min=1)
+        return per_sample, mean, acc
 
     # ---- labelling --------------------------------------------------------------------
     @torch.no_grad()

@@ -37,6 +37,11 @@ class IDMConfig(VLAConfig):
         # A label's point is judged on the screen (within 3 px of the true one): 8 x 8 cells
         # a patch put a neighbouring cell 2 px away (the policy's 4 x 4: 4 px).
         click_subdivisions: int = 8,
+        # Weight of the pointer objective: where the pointer is on every frame of the
+        # window (one query token a frame, a patch and a cell each, from the recording's
+        # mouse events). A click is one example a step of finding the pointer; this is
+        # one a frame. 0 leaves the tokens and the objective out.
+        pointer_weight: float = 0.5,
         history: int = 0,
         grounding_queries: int = 0,
         grounding_weight: float = 0.0,
@@ -54,6 +59,9 @@ class IDMConfig(VLAConfig):
         for name, value in unused.items():
             if value:
                 raise ValueError(f"{name} must be 0 for an inverse dynamics model, got {value}")
+        if pointer_weight < 0:
+            raise ValueError(f"pointer_weight must be >= 0, got {pointer_weight}")
+        self.pointer_weight = pointer_weight
         self.frames_before = frames_before
         self.frames_after = frames_after
         self.text_slots = text_slots
@@ -71,4 +79,5 @@ class IDMConfig(VLAConfig):
             "frames_after": self.frames_after,
             "text_slots": self.text_slots,
             "typed_text": self.typed_text,
+            "pointer_weight": self.pointer_weight,
         }

@@ -97,6 +97,29 @@ def frame_labels(episode, typed_text: str = "per_frame") -> list[Action | None]:
     return labels
 
 
+def pointer_track(episode) -> list[tuple[int, int] | None]:
+    """Where the pointer was on each stored frame: the position of the last mouse event
+    at or before the frame's capture time, or None before the first one and where it lay
+    off the recorded area. Recordings with events have it for every frame; the IDM learns
+    to find the pointer from it (``pointer_weight``), many examples a sample where a click
+    gives one."""
+    n = episode.num_frames
+    track: list[tuple[int, int] | None] = [None] * n
+    if n == 0:
+        return track
+    moves = [e for e in episode.events if e.x is not None and e.y is not None]
+    width, height = episode.width, episode.height
+    times = episode.frame_times
+    at, k = None, 0
+    for frame in range(n):
+        while k < len(moves) and moves[k].t <= times[frame]:
+            at = (moves[k].x, moves[k].y)
+            k += 1
+        if at is not None and 0 <= at[0] < width and 0 <= at[1] < height:
+            track[frame] = at
+    return track
+
+
 def join_typing(labelled: list[tuple[Action, float]]) -> list[tuple[Action, float]]:
     """(action, confidence) in frame order -> the same with every run of `type` parts
     (no other action between them) joined into one step at the first part's time and
@@ -142,6 +165,7 @@ class FrameSamples:
 
     - ``frames``: the window's frames, oldest first, each (H, W, 3) uint8 at the model's
       image size (the policy's resize)
+    - ``pointer``: where the pointer was on each of them, (x, y) or None (pointer_track)
     - ``task``, ``label`` (Action or None), ``episode``, ``frame``, ``screen`` (width, height)
 
     An episode is decoded whole, in one sequential pass, and the last few are kept: the
@@ -176,7 +200,7 @@ class FrameSamples:
         if len(frames) != ep.num_frames:
             raise DatasetError(f"{ep.video_source}: {len(frames)} decodable frames, its "
                                f"episode has {ep.num_frames}")  # fmt: skip
-        entry = (frames, frame_labels(ep, self.config.typed_text), ep)
+        entry = (frames, frame_labels(ep, self.config.typed_text), ep, pointer_track(ep))
         self._cache[key] = entry
         while len(self._cache) > self.max_cached_episodes:
             self._cache.popitem(last=False)
@@ -187,11 +211,12 @@ class FrameSamples:
             raise IndexError(f"sample {i} out of range ({len(self)} samples)")
         key = self.episode_keys[self.sample_episode[i]]
         frame = int(self.sample_frame[i])
-        frames, labels, ep = self._decoded(key)
+        frames, labels, ep, track = self._decoded(key)
         cfg = self.config
         span = window(frame, len(frames), cfg.frames_before, cfg.frames_after)
         return {
             "frames": [frames[j] for j in span],
+            "pointer": [track[j] for j in span],
             "task": ep.task,
             "label": labels[frame],
             "episode": key,
@@ -251,4 +276,15 @@ class IDMPreprocessor:
         out["t_x"] = np.int64(-1 if label is None or label.x is None else label.x)
         out["t_y"] = np.int64(-1 if label is None or label.y is None else label.y)
         out["screen"] = np.asarray(screen, np.int64)
+        out.update(self.pointer_targets(sample["pointer"], screen))
         return out
+
+    def pointer_targets(self, track, screen: tuple[int, int]) -> dict:
+        """(frames,) patch and cell targets of the pointer on each frame; IGNORE where the
+        recording does not say where it was."""
+        patch = np.full(len(track), IGNORE, np.int64)
+        cell = np.full(len(track), IGNORE, np.int64)
+        for j, at in enumerate(track):
+            if at is not None:
+                patch[j], cell[j] = self.codec.encode_point(at[0], at[1], screen)
+        return {"t_pointer_patch": patch, "t_pointer_cell": cell}

@@ -181,6 +181,27 @@ def test_frame_labels_split_typing_by_frame_and_join_back(recording):
     assert split_somewhere  # typing over several frames is learnt frame by frame
 
 
+def test_pointer_track_is_the_last_mouse_event_before_each_frame(tmp_path):
+    """Where the pointer was on each frame: unknown before any mouse event and while it is
+    off the recorded area, else the last mouse event's position at or before the frame."""
+    from screenpilot.model.idm_data import pointer_track
+
+    with EpisodeWriter(tmp_path / "ds", "point", W, H, fps=FPS, clock=lambda: 0.0) as ep:
+        for j in range(6):
+            ep.add_frame(np.zeros((H, W, 3), np.uint8), t=j * 0.1)
+        for e in (
+            Event(t=0.05, kind="mouse_move", x=10, y=20),
+            Event(t=0.09, kind="mouse_down", x=11, y=21, button="left"),
+            Event(t=0.12, kind="key_down", key="a", text="a"),
+            Event(t=0.25, kind="mouse_move", x=W + 5, y=20),
+            Event(t=0.35, kind="mouse_move", x=30, y=40),
+            Event(t=0.36, kind="mouse_move", x=31, y=41),
+        ):
+            ep.add_event(e)
+    track = pointer_track(open_dataset(tmp_path / "ds")[0])
+    assert track == [None, (11, 21), (11, 21), None, (31, 41), (31, 41)]
+
+
 def test_typed_parts_keeps_an_edited_text_whole():
     """A Backspace that deletes a character an earlier frame showed cannot be said as
     characters appearing: such a step is learnt whole at its first frame."""
@@ -208,6 +229,9 @@ def test_typed_parts_keeps_an_edited_text_whole():
 def test_tiny_idm_overfits_the_recording(idm_run):
     run, metrics = idm_run
     assert metrics["train_eval"]["action_acc"] == 1.0, metrics
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    pointer = [r["pointer_acc"] for r in logged if r["split"] == "train" and "pointer_acc" in r]
+    assert pointer[-1] >= 0.9 > pointer[0], pointer  # it learnt where the pointer is
     config = json.loads((run / "model" / "config.json").read_text())
     assert config["model_type"] == "screenpilot-idm"
     assert json.loads((run / "train_config.json").read_text())["kind"] == "idm"
