@@ -360,6 +360,10 @@ class EpisodeWriter:
             "fps": fps,
             "source": source,
             "lossless": lossless,
+            # The video codes the RGB planes (libx264rgb: lossless, and the desktop
+            # recorder's screens), which browsers show with wrong colours: the viewer
+            # plays a 4:4:4 YUV copy of it.
+            "rgb_video": lossless or bool((video_options or {}).get("rgb")),
             "metadata": metadata or {},
             "started_at": time.time(),
             # The writer's clock at t = 0: lines the episode up with other logs of that clock.
@@ -517,6 +521,7 @@ def finalize_episode(
         "width": header["width"],
         "height": header["height"],
         "lossless": header["lossless"],
+        "rgb_video": header.get("rgb_video", header["lossless"]),
         "outcome": outcome,
         "metadata": header["metadata"],
         "clock_origin": header.get("clock_origin"),

@@ -127,6 +127,6 @@ def _recover_one(root: Path, journal: Path) -> dict | None:
     if grounding is not None:
         grounding = {f: items for f, items in grounding.items() if f < len(frame_times)}
     return finalize_episode(
-        root, header, frame_times, events, steps or None, outcome, extra={"recovered": True},
-        grounding=grounding,
+        root, header, frame_times, events, steps or None, outcome, grounding=grounding,
+        extra={"recovered": True, "rgb_video": header["lossless"]},  # re-encoded as above
     )  # fmt: skip

@@ -22,6 +22,9 @@ Why these settings (measured on real MiniWoB++ screenshots):
   with no colour conversion at all, and keeps more detail than 4:4:4 YUV (63 dB against
   52 on a 1080p desktop) in files of the same size. ultrafast buys its speed with bigger
   files, not lower quality (BENCHMARKS.md, "Recorder: unchanged frames, the preset").
+  Browsers decode RGB-plane H.264 with wrong colours (Chromium: a mean error of 38
+  levels), so the episode's header says ``rgb_video`` and `dataset view` plays a 4:4:4
+  YUV copy of such videos.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ const episodes = VIEW.episodes.map((row, position) => ({
   height: row[column.height],
   rendered: row[column.render] === 1,
   sealed: row[column.sealed] === 1,
+  playable: row[column.playable] === 1,
   grounded: row[column.grounding] === 1,
 }));
 const byIndex = new Map(episodes.map((e) => [e.index, e]));
@@ -198,7 +199,9 @@ function show(e) {
     $('screen').style.aspectRatio = `${e.width} / ${e.height}`;
     const name = `episode_${String(e.index).padStart(6, '0')}.mp4`;
     // A sealed episode's MP4 lies inside its chunk's video file: the view keeps a copy.
-    video.src = e.rendered ? `renders/${name}` : e.sealed ? `sealed/${name}` : VIEW.videos + name;
+    // So it does of a video that codes RGB planes, re-encoded: Chromium gets its colours wrong.
+    video.src = e.rendered ? `renders/${name}` : e.playable ? `playable/${name}`
+      : e.sealed ? `sealed/${name}` : VIEW.videos + name;
   }
   loadActions(e).then((list) => {
     if (current !== e) return;

@@ -13,6 +13,9 @@ default, or ``--out``):
                                         2, only for chunks that have any), loaded when
                                         the page's "text boxes" toggle is on
     renders/episode_000003.mp4          only with ``render``: annotated 4:2:0 copies
+    playable/episode_000004.mp4         4:4:4 YUV copies of videos that code the RGB
+                                        planes (lossless episodes, desktop recordings):
+                                        Chromium plays those with wrong colours
 
 It must work opened as a file:// URL with no network: Chromium blocks fetch() of local
 files there, so the data are scripts that the page adds as <script> tags. Only one
@@ -46,7 +49,7 @@ PAGE_FILES = {"index.html": "viewer.html", "viewer.js": "viewer.js", "viewer.css
 # The columns of one row of index.js, in order (viewer.js reads them by position).
 EPISODE_COLUMNS = (
     "index", "task", "group", "source", "success", "steps", "frames", "duration",
-    "fps", "width", "height", "render", "grounding", "sealed",
+    "fps", "width", "height", "render", "grounding", "sealed", "playable",
 )  # fmt: skip
 NO_GROUP = "no sandbox task"
 TEXT_FIELDS = ("text", "key")
@@ -80,14 +83,15 @@ def write_viewer(
         write_atomic(out / name, resources.files(__package__).joinpath(source).read_bytes())
     _write_actions(episodes, out, progress)
     _write_grounding(episodes, out, progress)
-    _copy_sealed_videos(episodes, out)
-    index = _index(dataset, episodes, out, rendered)
+    playable = _playable_copies(episodes, out, progress)
+    _copy_sealed_videos([e for e in episodes if e.index not in playable], out)
+    index = _index(dataset, episodes, out, rendered, playable)
     write_atomic(out / "index.js", f"window.SCREENPILOT_VIEW = {_json(index)};\n".encode())
     return out / "index.html"
 
 
 # ---- the episode list ---------------------------------------------------------------------
-def _index(dataset, episodes: list, out: Path, rendered: set[int]) -> dict:
+def _index(dataset, episodes: list, out: Path, rendered: set[int], playable: set[int]) -> dict:
     """Everything the page shows before an episode is opened. Repeated strings (task
     texts, groups, sources) are stored once and referred to by number."""
     tables: dict[str, dict[str, int]] = {"task": {}, "group": {}, "source": {}}
@@ -104,7 +108,7 @@ def _index(dataset, episodes: list, out: Path, rendered: set[int]) -> dict:
             ref("source", m.get("source", "unknown")), m.get("success"), m["length"],
             m["num_frames"], round(m.get("duration", 0.0), 3), m["fps"], m["width"],
             m["height"], int(m["index"] in rendered), int(e.has_grounding),
-            int(e.location is not None),
+            int(e.location is not None), int(m["index"] in playable),
         ])  # fmt: skip
     return {
         "title": f"screenpilot dataset {dataset.root.resolve().name}",
@@ -265,6 +269,35 @@ def _copy_sealed_videos(episodes: list, out: Path) -> None:
             continue
         with e.video_source.open() as video:
             write_atomic(target, video.read())
+
+
+def _playable_copies(episodes: list, out: Path, progress: bool) -> set[int]:
+    """out/playable/episode_N.mp4 for each episode whose video codes the RGB planes: the
+    same frames at the same times, re-encoded with the dataset's defaults (4:4:4 YUV). A
+    copy newer than its source is kept. Returns the episodes that have one."""
+    from screenpilot.console import progress_bar
+
+    from .video import VideoWriter
+
+    chosen = [
+        e for e in episodes if e.meta.get("rgb_video", e.meta.get("lossless")) and e.num_frames
+    ]
+    bar = progress_bar(total=len(chosen), desc="playable copies", unit="episode",
+                       disable=not progress or not chosen)  # fmt: skip
+    for e in chosen:
+        target = out / "playable" / f"{episode_name(e.index)}.mp4"
+        source = e.video_source
+        source_path = source.path if hasattr(source, "path") else source
+        if not (target.exists() and target.stat().st_mtime >= source_path.stat().st_mtime):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".tmp.mp4")
+            with VideoWriter(tmp, e.width, e.height, e.fps) as writer:
+                for frame in e.frames():
+                    writer.write(frame)
+            tmp.replace(target)
+        bar.update(1)
+    bar.close()
+    return {e.index for e in chosen}
 
 
 # ---- annotated renders, only when asked ----------------------------------------------------

@@ -339,6 +339,32 @@ def test_viewer_plays_seeks_and_draws_actions_in_chromium(dataset_dir, chromium_
     assert errors == []
 
 
+@pytest.mark.integration
+def test_viewer_shows_a_desktop_recordings_colours_in_chromium(tmp_path, chromium_launch):
+    """The desktop recorder's videos code the RGB planes (the cheapest to encode), which
+    Chromium decodes with wrong colours (a mean error of 38 levels): the viewer plays a
+    4:4:4 YUV copy, whose colours are right."""
+    import cv2
+
+    from screenpilot.recorder.desktop import screen_video_options
+
+    root = tmp_path / "ds"
+    bgra = cv2.cvtColor(white_screen(), cv2.COLOR_RGB2BGRA)
+    with EpisodeWriter(root, "a button", W, H, fps=FPS, clock=lambda: 0.0,
+                       video_options=screen_video_options(FPS)) as ep:  # fmt: skip
+        for i in range(FRAMES):
+            ep.add_frame(bgra, t=i / FPS)
+    page = chromium_launch().new_page(viewport={"width": 1400, "height": 900})
+    page.goto(write_viewer(root).as_uri())
+    page.wait_for_function("document.getElementById('video').readyState >= 2", timeout=10_000)
+    scale = page.evaluate("document.getElementById('screen').clientWidth") / W
+    button = screen_pixels(page)[
+        int(155 * scale) : int(165 * scale), int(40 * scale) : int(120 * scale)
+    ]
+    assert np.abs(button.reshape(-1, 3).mean(0) - (0, 110, 230)).max() < 8, button.mean((0, 1))
+    assert page.evaluate("video.src").endswith("/view/playable/episode_000000.mp4")
+
+
 # ---- a viewer for thousands of episodes -------------------------------------------------------
 MANY = 2_001
 LAST_TASK = "the very last one"
