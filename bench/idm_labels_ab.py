@@ -11,7 +11,7 @@ output is there is not run again; delete it to redo it):
    --draw-pointer`), M episodes a task on seeds from 500,000;
 2. `rec_policy`: the same for the policy, N episodes a task on seeds 0..N-1;
 3. `idm`: an inverse dynamics model trained on rec_idm (`train --kind idm`; the --set
-   fields are its config, e.g. model.pointer_weight=0 for the A/B of that objective);
+   fields are its config), or the one --idm names;
 4. `rec_policy_idm`: rec_policy labelled by the IDM (`label --score`): the IDM's label
    accuracy on recordings it never saw, their true steps hidden from it;
 5. `run_true` and `run_idm`: one policy each on rec_policy's true labels and on the IDM's,
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
     parser.add_argument("--only", choices=("true", "idm"), help="train and evaluate one arm")
+    parser.add_argument("--idm", metavar="RUN",
+                        help="label with this trained IDM (e.g. bench/idm_bench.py's OUT/idm) "
+                        "instead of training one on rec_idm")  # fmt: skip
     parser.add_argument("--set", action="append", default=[], metavar="model.FIELD=VALUE",
                         help="IDM config fields")  # fmt: skip
     args = parser.parse_args(argv)
@@ -83,23 +86,25 @@ def main(argv: list[str] | None = None) -> int:
 
     idm_args = argparse.Namespace(steps=args.idm_steps, minutes=args.idm_minutes, batch_size=32,
                                   lr=args.idm_lr, device="cpu", threads=args.threads, seed=0)  # fmt: skip
-    cfg = idm_train_config(work / "rec_idm", work / "idm", idm_args, model_fields(args.set))
-    stage("train idm s", work / "idm" / "model", lambda: train(cfg))
+    idm_run = Path(args.idm) if args.idm else work / "idm"
+    if not args.idm:
+        cfg = idm_train_config(work / "rec_idm", idm_run, idm_args, model_fields(args.set))
+        stage("train idm s", idm_run / "model", lambda: train(cfg))
     labelled = work / "rec_policy_idm"
     score_file = work / "label_score.json"
 
     def label() -> None:
-        summary = label_dataset(work / "idm", work / "rec_policy", labelled, score=True,
+        summary = label_dataset(idm_run, work / "rec_policy", labelled, score=True,
                                 device="cpu")  # fmt: skip
         score_file.write_text(json.dumps(summary["score"], indent=2) + "\n")
-
-    stage("label s", score_file, label)
-    score = json.loads(score_file.read_text())
 
     results = {}
     for arm, data in (("true", work / "rec_policy"), ("idm", labelled)):
         if args.only and args.only != arm:
             continue
+        if arm == "idm":
+            stage("label s", score_file, label)
+            print(format_score(json.loads(score_file.read_text())))
         run = work / f"run_{arm}"
         config = TrainConfig(
             data=[str(data)], out=str(run), steps=args.steps, batch_size=32, device="cpu",
@@ -112,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         spec = EvalSpec(tasks, args.eval_episodes, workers=args.workers, model=str(run))
         stage(f"eval {arm} s", done, lambda s=spec, d=done: evaluate(s, d.parent))
         results[arm] = json.loads(done.read_text())
-    print(format_score(score))
     if args.only:
         return 0
+    score = json.loads(score_file.read_text())
 
     true, idm = results["true"], results["idm"]
     print(ab_table(tasks, true, idm, ("true labels", "IDM labels", "IDM / true")))
