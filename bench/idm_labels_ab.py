@@ -112,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             val_fraction=0.0,  # every episode trains: the two arms see the same frames
         )  # fmt: skip
         config.validate()
-        stage(f"train {arm} s", run / "model", lambda c=config: train(c))
+        stage(f"train policy on {arm} labels s", run / "model", lambda c=config: train(c))
         done = work / f"eval_{arm}" / "results.json"
         spec = EvalSpec(tasks, args.eval_episodes, workers=args.workers, model=str(run))
-        stage(f"eval {arm} s", done, lambda s=spec, d=done: evaluate(s, d.parent))
+        stage(f"eval policy on {arm} labels s", done, lambda s=spec, d=done: evaluate(s, d.parent))
         results[arm] = json.loads(done.read_text())
     if args.only:
         return 0
