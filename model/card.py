@@ -67,26 +67,8 @@ def _validation(run: Path, step: int) -> str:
     return f"at step {last['step']}: {accs} ({last.get('samples', '?')} held-out samples)"
 
 
-def render_card(model_dir: str | Path, cfg, *, step: int, parameters: int,
-                split: tuple[int, int]) -> str:  # fmt: skip
-    """The card of the model saved at ``model_dir`` after ``step`` steps of ``cfg`` (a
-    TrainConfig); ``split`` is (training, held-out) episodes."""
-    data = data_summary(cfg.data)
-    rows = "\n".join(
-        f"| {d['path']} | {d['episodes']} | {d['steps']} | {d['successful']} | "
-        f"{_counts(d['sources'])} | {d['task_texts']} |"
-        for d in data
-    )
-    tasks = Counter()
-    for d in data:
-        tasks.update(d["tasks"])
-    task_line = _counts(tasks) if set(tasks) != {"other"} else "none (recordings outside it)"
-    return f"""---
-library_name: screenpilot
-tags:
-- screenpilot
-- computer-use
-- vision-language-action
+def _policy_intro(model_dir) -> str:
+    return f"""- vision-language-action
 ---
 
 # screenpilot VLA model
@@ -103,7 +85,47 @@ action = model.predict({{"screenshot": rgb_uint8_hwc, "task": "Click OK"}}, hist
 ```
 
 Or `screenpilot run --model {model_dir} --env miniwob.click-test`.
+"""
 
+
+def _idm_intro(model_dir) -> str:
+    return f"""- inverse-dynamics
+---
+
+# screenpilot inverse dynamics model
+
+An inverse dynamics model trained from scratch by screenpilot on labelled screen
+recordings: the frames around each frame of a recording in, the action that frame comes
+before out (or none), with a confidence. It looks at later frames, so it labels videos
+and never acts:
+
+```sh
+screenpilot label --idm {run_dir_of(model_dir)} --data videos --out videos_labelled
+```
+"""
+
+
+def render_card(model_dir: str | Path, cfg, *, step: int, parameters: int,
+                split: tuple[int, int]) -> str:  # fmt: skip
+    """The card of the model saved at ``model_dir`` after ``step`` steps of ``cfg`` (a
+    TrainConfig); ``split`` is (training, held-out) episodes."""
+    data = data_summary(cfg.data)
+    rows = "\n".join(
+        f"| {d['path']} | {d['episodes']} | {d['steps']} | {d['successful']} | "
+        f"{_counts(d['sources'])} | {d['task_texts']} |"
+        for d in data
+    )
+    tasks = Counter()
+    for d in data:
+        tasks.update(d["tasks"])
+    task_line = _counts(tasks) if set(tasks) != {"other"} else "none (recordings outside it)"
+    intro = _idm_intro(model_dir) if cfg.kind == "idm" else _policy_intro(model_dir)
+    return f"""---
+library_name: screenpilot
+tags:
+- screenpilot
+- computer-use
+{intro}
 ## Training data
 
 | dataset | episodes | steps | successful | sources | task texts |

@@ -235,6 +235,9 @@ def test_tiny_idm_overfits_the_recording(idm_run):
     config = json.loads((run / "model" / "config.json").read_text())
     assert config["model_type"] == "screenpilot-idm"
     assert json.loads((run / "train_config.json").read_text())["kind"] == "idm"
+    card = (run / "model" / "README.md").read_text()
+    assert "# screenpilot inverse dynamics model" in card and "VLA" not in card
+    assert f"screenpilot label --idm {run} " in card
 
 
 def test_label_gives_back_the_recordings_steps(recording, idm_run, tmp_path):
