@@ -36,12 +36,20 @@ from transformers import PreTrainedModel
 from screenpilot.dataset.actions import ACTION_TYPES, Action
 
 from .codec import BYTE_OFFSET, BYTE_VOCAB, IGNORE, POINTED, TYPE_INDEX
-from .configuration import MODEL_FORMAT_VERSION
-from .errors import CheckpointError
 from .idm_config import IDMConfig
 from .idm_data import NONE, decode_text
 from .metrics import score_batch
-from .modeling import NUM_QUERIES, NUM_TYPES, Block, CellHead, PatchStem, Pointer, _pick
+from .modeling import (
+    NUM_QUERIES,
+    NUM_TYPES,
+    Block,
+    CellHead,
+    PatchStem,
+    Pointer,
+    _pick,
+    check_format_version,
+    init_layer,
+)
 
 _POINTED_IDS = sorted(TYPE_INDEX[t] for t in POINTED)
 
@@ -53,19 +61,12 @@ class IDMModel(PreTrainedModel):
 
     def __init__(self, config: IDMConfig):
         super().__init__(config)
-        if config.format_version != MODEL_FORMAT_VERSION:
-            raise CheckpointError(
-                f"model format version {config.format_version} is not supported "
-                f"(this screenpilot reads version {MODEL_FORMAT_VERSION})"
-            )
+        check_format_version(config)
         d = config.hidden_size
         rows, cols = config.grid
         self.codec = config.codec()
-        self.stem = PatchStem(config)
         # The whole window in one image: the first conv takes every frame's channels.
-        sh, sw = config.stem_stride_height, config.stem_stride_width
-        self.stem.cell = nn.Conv2d(3 * config.num_frames, config.stem_channels,
-                                   kernel_size=(sh, sw), stride=(sh, sw))  # fmt: skip
+        self.stem = PatchStem(config, in_channels=3 * config.num_frames)
         self.queries = nn.Parameter(torch.zeros(NUM_QUERIES, d))
         self.slots = nn.Parameter(torch.zeros(config.text_slots, d))
         self.patch_row = nn.Embedding(rows, d)
@@ -92,16 +93,8 @@ class IDMModel(PreTrainedModel):
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.normal_(module.weight, std=0.02)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, std=0.02)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif module is self:
+        init_layer(module)
+        if module is self:
             nn.init.normal_(self.queries, std=0.02)
             nn.init.normal_(self.slots, std=0.02)
             if self.pointer_queries is not None:
@@ -156,12 +149,7 @@ class IDMModel(PreTrainedModel):
         frames = image.float().view(B, C // 3, 3, H, W)
         here = frames[:, self.config.frames_before] / 127.5 - 1.0  # (B, 3, H, W)
         changes = (frames[:, 1:] - frames[:, :-1]).flatten(1, 2) / 127.5  # (B, 3F-3, H, W)
-        x = torch.cat([here, changes], dim=1)  # (B, 3F, H, W)
-        stem = self.stem
-        x = F.gelu(stem.cell(x))  # (B, C, H/3, W/4)
-        for conv in stem.mix:
-            x = x + F.gelu(conv(x))
-        return stem.patch(x).flatten(2).transpose(1, 2)  # (B, N, D)
+        return self.stem.embed(torch.cat([here, changes], dim=1))  # (B, 3F, H, W) in
 
     def heads(self, s: dict, chosen: dict) -> dict:
         """Every head's logits (fp32); ``chosen`` holds the patch / patch2 the cell heads

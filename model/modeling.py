@@ -49,13 +49,13 @@ class PatchStem(nn.Module):
     """Pixels -> one token per patch. A space-to-depth conv to a (3, 4)-pixel cell, residual
     3x3 convs that see strokes across cell borders, then the patch embedding."""
 
-    def __init__(self, cfg: VLAConfig):
+    def __init__(self, cfg: VLAConfig, in_channels: int = 3):
         super().__init__()
         sh, sw = cfg.stem_stride_height, cfg.stem_stride_width
         if cfg.patch_height % sh or cfg.patch_width % sw:
             raise ValueError("patch size must be a multiple of the stem stride")
         c = cfg.stem_channels
-        self.cell = nn.Conv2d(3, c, kernel_size=(sh, sw), stride=(sh, sw))
+        self.cell = nn.Conv2d(in_channels, c, kernel_size=(sh, sw), stride=(sh, sw))
         self.mix = nn.ModuleList(
             nn.Conv2d(c, c, kernel_size=3, padding=1) for _ in range(cfg.stem_layers)
         )
@@ -63,7 +63,10 @@ class PatchStem(nn.Module):
         self.patch = nn.Conv2d(c, cfg.hidden_size, kernel_size=(ph, pw), stride=(ph, pw))
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = image.float() / 127.5 - 1.0  # (B, 3, H, W) uint8 -> [-1, 1]
+        return self.embed(image.float() / 127.5 - 1.0)  # (B, 3, H, W) uint8 -> [-1, 1]
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) float, about [-1, 1] -> (B, N, D) patch tokens."""
         x = F.gelu(self.cell(x))  # (B, C, H/3, W/4)
         for conv in self.mix:
             x = x + F.gelu(conv(x))
@@ -186,6 +189,27 @@ def box_patches(boxes: torch.Tensor, rows: int, cols: int, ph: int, pw: int) -> 
     )
 
 
+def check_format_version(config) -> None:
+    if config.format_version != MODEL_FORMAT_VERSION:
+        raise CheckpointError(
+            f"model format version {config.format_version} is not supported "
+            f"(this screenpilot reads version {MODEL_FORMAT_VERSION})"
+        )
+
+
+def init_layer(module: nn.Module) -> None:
+    """A layer's starting weights, the same in the policy and the IDM."""
+    if isinstance(module, (nn.Linear, nn.Conv2d)):
+        nn.init.normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, std=0.02)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
 class VLAModel(PreTrainedModel):
     config_class = VLAConfig
     base_model_prefix = "vla"
@@ -193,11 +217,7 @@ class VLAModel(PreTrainedModel):
 
     def __init__(self, config: VLAConfig):
         super().__init__(config)
-        if config.format_version != MODEL_FORMAT_VERSION:
-            raise CheckpointError(
-                f"model format version {config.format_version} is not supported "
-                f"(this screenpilot reads version {MODEL_FORMAT_VERSION})"
-            )
+        check_format_version(config)
         d = config.hidden_size
         rows, cols = config.grid
         self.codec = config.codec()
@@ -233,16 +253,8 @@ class VLAModel(PreTrainedModel):
         self._preprocessor = None
 
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.normal_(module.weight, std=0.02)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, std=0.02)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif module is self:
+        init_layer(module)
+        if module is self:
             nn.init.normal_(self.queries, std=0.02)
             nn.init.normal_(self.ground_query, std=0.02)
 
