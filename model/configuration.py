@@ -8,7 +8,7 @@ from transformers import PretrainedConfig
 from .codec import DEFAULT_KEYS
 
 # Bumped whenever a checkpoint of the old layout could load but would mean something else.
-MODEL_FORMAT_VERSION = 2  # 2: the stem's convs are a list (stem_layers), grounding
+MODEL_FORMAT_VERSION = 3  # 2: the stem's convs are a list (stem_layers), grounding; 3: spot_words
 
 
 class VLAConfig(PretrainedConfig):
@@ -61,6 +61,11 @@ class VLAConfig(PretrainedConfig):
         # Residual 3x3 convs at the stem's (3, 4)-pixel cell resolution before the patch
         # embedding: each one widens what a patch token sees of the strokes around it.
         stem_layers: int = 1,
+        # Word spotting (model/word_spotting.py): up to this many of the task's words are
+        # rendered and looked for on the screenshot, and each patch token is told how well
+        # each word matches there, keyed by where the word starts in the task text, so the
+        # act token can point at the patch that shows the word the task names. 0: off.
+        spot_words: int = 12,
         format_version: int = MODEL_FORMAT_VERSION,
         **kwargs,
     ):
@@ -87,6 +92,7 @@ class VLAConfig(PretrainedConfig):
         self.grounding_weight = grounding_weight
         self.task_words = task_words
         self.stem_layers = stem_layers
+        self.spot_words = spot_words
         self.format_version = format_version
         super().__init__(**kwargs)
 

@@ -9,9 +9,15 @@ from __future__ import annotations
 from .configuration import VLAConfig
 
 # Policy inputs the IDM does without: it labels a frame from the frames around it, not
-# from earlier labels (history), and reads no grounding or task-word tokens. Kept at 0 so
-# that a saved config says what the model reads.
-UNUSED_POLICY_FIELDS = ("history", "grounding_queries", "grounding_weight", "task_words")
+# from earlier labels (history), and reads no grounding, task-word or word-spotting
+# inputs. Kept at 0 so that a saved config says what the model reads.
+UNUSED_POLICY_FIELDS = (
+    "history",
+    "grounding_queries",
+    "grounding_weight",
+    "task_words",
+    "spot_words",
+)
 
 
 class IDMConfig(VLAConfig):
@@ -46,6 +52,7 @@ class IDMConfig(VLAConfig):
         grounding_queries: int = 0,
         grounding_weight: float = 0.0,
         task_words: int = 0,
+        spot_words: int = 0,
         **kwargs,
     ):
         if frames_before < 0 or frames_after < 0:
@@ -55,7 +62,8 @@ class IDMConfig(VLAConfig):
         if typed_text not in ("per_frame", "whole"):
             raise ValueError(f"typed_text must be per_frame or whole, got {typed_text!r}")
         unused = {"history": history, "grounding_queries": grounding_queries,
-                  "grounding_weight": grounding_weight, "task_words": task_words}  # fmt: skip
+                  "grounding_weight": grounding_weight, "task_words": task_words,
+                  "spot_words": spot_words}  # fmt: skip
         for name, value in unused.items():
             if value:
                 raise ValueError(f"{name} must be 0 for an inverse dynamics model, got {value}")

@@ -249,6 +249,11 @@ class VLAModel(PreTrainedModel):
         self.ground_in = nn.Linear(d, d)
         if config.task_words > 0:  # only then: DDP refuses parameters that get no gradient
             self.word_slot = nn.Embedding(config.task_words, d)  # which word of the task
+        if config.spot_words > 0:
+            # How a match score becomes "shown here": a learnt soft threshold.
+            self.spot_gain = nn.Parameter(torch.tensor(10.0))
+            self.spot_bias = nn.Parameter(torch.tensor(-6.0))
+            self.spot_in = nn.Linear(d, d)
         self.post_init()
         self._preprocessor = None
 
@@ -257,6 +262,9 @@ class VLAModel(PreTrainedModel):
         if module is self:
             nn.init.normal_(self.queries, std=0.02)
             nn.init.normal_(self.ground_query, std=0.02)
+            if self.config.spot_words > 0:
+                nn.init.constant_(self.spot_gain, 10.0)  # a match above ~0.6 counts
+                nn.init.constant_(self.spot_bias, -6.0)
 
     # ---- encoder ----------------------------------------------------------------------
     def encode(self, batch: dict, ground: bool = False) -> dict:
@@ -277,6 +285,8 @@ class VLAModel(PreTrainedModel):
         r = torch.arange(rows, device=dev).repeat_interleave(cols)
         c = torch.arange(cols, device=dev).repeat(rows)
         patches = patches + self.patch_row(r) + self.patch_col(c)
+        if self.config.spot_words > 0:
+            patches = patches + self.spotted(batch["spot"], batch["spot_pos"])
         pos = torch.arange(L, device=dev)
         text = self.byte_emb(task_ids) + self.byte_pos(pos) + self.typed_emb(typed)  # (B, L, D)
         K = batch["hist_type"].shape[1]
@@ -319,6 +329,16 @@ class VLAModel(PreTrainedModel):
             "words": h[:, T - W : T],  # (B, W, D): the task's words
             "ground": h[:, T:],  # (B, G, D); G = 0 unless ``ground``
         }
+
+    def spotted(self, spot: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+        """Word-spotting maps (B, S, rows, cols) and where each word starts in the task
+        (B, S; -1: no word) -> what each patch token is told (B, N, D): the sum, over the
+        words shown there, of the text's own position embedding of the word's first byte,
+        so attending to a place in the task text and to where it is shown are one match."""
+        shown = torch.sigmoid(self.spot_gain * spot.flatten(2).float() + self.spot_bias)
+        shown = shown * (starts >= 0).unsqueeze(-1).to(shown.dtype)  # (B, S, N)
+        where = self.byte_pos(starts.clamp(min=0))  # (B, S, D)
+        return self.spot_in(torch.einsum("bsn,bsd->bnd", shown, where))
 
     def ground_tokens(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, G, bytes) words -> (B, G, D): the mean of their bytes' embeddings, each with

@@ -9,6 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from .codec import ActionCodec, encode_grounding, encode_task, task_word_boxes, task_words
+from .word_spotting import spot_words
+
+# Spotting costs ~1 ms a word; a training sample is seen many times, so its maps are kept
+# (~3 KB each) for up to this many (screenshot, task) pairs.
+SPOT_CACHE_SIZE = 50_000
 
 
 def resize_screenshot(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -35,6 +40,9 @@ class Preprocessor:
         self.grounding_queries = config.grounding_queries
         self.grounding_query_bytes = config.grounding_query_bytes
         self.task_words = config.task_words
+        self.spot_words = config.spot_words
+        self.patch = (config.patch_height, config.patch_width)
+        self._spots: dict = {}
 
     def inputs(self, screenshot: np.ndarray, task: str, history) -> dict:
         """What the model reads: pixels, task bytes, previous actions."""
@@ -52,7 +60,24 @@ class Preprocessor:
         out.update(self.codec.encode_history(history, task, screen, self.history))
         if self.task_words > 0:
             out.update(task_words(task, self.task_words, self.grounding_query_bytes))
+        if self.spot_words > 0:
+            scale = (self.width / screenshot.shape[1], self.height / screenshot.shape[0])
+            out.update(self.spot(image, task, scale))
         return out
+
+    def spot(self, image: np.ndarray, task: str, scale: tuple[float, float]) -> dict:
+        """Word-spotting maps of ``image`` (at the model's size), from the cache if seen."""
+        import hashlib
+
+        key = (task, scale, hashlib.blake2b(image.tobytes(), digest_size=16).digest())
+        found = self._spots.get(key)
+        if found is None:
+            found = spot_words(image, task, scale, self.spot_words, self.max_task_bytes,
+                               self.patch)  # fmt: skip
+            if len(self._spots) >= SPOT_CACHE_SIZE:
+                self._spots.pop(next(iter(self._spots)))  # the oldest
+            self._spots[key] = found
+        return found
 
     def __call__(self, sample: dict, rng: np.random.Generator | None = None) -> dict:
         """A StepSamples sample -> inputs + targets (+ what evaluation needs to score).
