@@ -169,3 +169,16 @@ def test_on_real_pages_the_named_word_is_found_where_chromium_draws_it(task):
             assert scores.max() > 0.6, (seed, target, scores.max())
     finally:
         env.close()
+
+
+@pytest.mark.integration
+def test_spotting_alone_points_at_the_words_of_recorded_synthetic_screens(tmp_path):
+    """bench/reading_bench.py's spotting column on a few real screens: nearly every word
+    of 3+ letters is found where Chromium drew it."""
+    from screenpilot.model.reading import spotting_accuracy
+    from screenpilot.recorder.expert import record_experts
+
+    record_experts(["synthetic.click-word"], 6, tmp_path / "ds", seed=1_000_000, progress=False)
+    table = spotting_accuracy(VLAConfig(), [str(tmp_path / "ds")])
+    assert table["3+"]["n"] >= 30
+    assert table["3+"]["accuracy"] >= 0.85, table
