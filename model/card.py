@@ -75,6 +75,10 @@ def _policy_intro(model_dir) -> str:
 
 A vision-language-action transformer trained from scratch by screenpilot: a screenshot and
 the task's text in, one action out (`click 80 105`, `type "hello"`, `key Enter`, `done`).
+With `spot_words` above 0 in its config it reads the task's words off the screenshot by
+word spotting: each word is rendered in DejaVu Sans and matched on the screen, so that
+font should be installed where the model runs (without it a fallback font matches less
+well).
 
 ```python
 import screenpilot  # registers the model with transformers' AutoConfig and AutoModel

@@ -27,7 +27,8 @@ class Recorder:
     def __init__(self, display, out, *extra):
         env = {**os.environ, "DISPLAY": display}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "screenpilot.agent.cli", "record", "desktop", "--out", str(out),
+            [sys.executable, "-X", "faulthandler", "-m", "screenpilot.agent.cli", "record",
+             "desktop", "--out", str(out),
              "--task", "a test demonstration", "--fps", str(FPS), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
@@ -37,7 +38,14 @@ class Recorder:
 
     def stop(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=60)
+        try:
+            out, err = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            # Once in a CI run the recorder did not stop; it never has here. With
+            # faulthandler on, SIGABRT prints every thread's stack: say where it hung.
+            self.proc.send_signal(signal.SIGABRT)
+            _, err = self.proc.communicate(timeout=30)
+            raise AssertionError(f"the recorder did not stop in 60 s:\n{err[-6000:]}") from None
         return self.proc.returncode, out, err
 
 
