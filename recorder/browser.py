@@ -30,6 +30,8 @@ from screenpilot.dataset.errors import ActionError, UserError
 from screenpilot.dataset.events import Event
 from screenpilot.dataset.segment import frame_before
 
+from .stop_signals import restore_signals, stop_on_signals
+
 # Input events that start an action: the frame before one is a frame the model learns from.
 ACTION_STARTS = frozenset({"mouse_down", "key_down", "scroll"})
 # Frames whose text items wait for an event (a few seconds' worth at 10 fps is plenty:
@@ -189,7 +191,7 @@ def record_browser(
     if fps <= 0 or fps > 60:
         raise UserError(f"--fps must be in (0, 60], got {fps}")
     stop = stop_event or threading.Event()
-    previous = _stop_on_signals(stop)
+    previous = stop_on_signals(stop, (signal.SIGINT, signal.SIGTERM))
     env = BrowserEnv(env_task or "web", headless=False, viewport=None if env_task else viewport)
     sink = _EventSink(announce)
     results = []
@@ -231,8 +233,7 @@ def record_browser(
                 break  # the person closed the window
     finally:
         env.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore_signals(previous)
     return results
 
 
@@ -283,12 +284,3 @@ def _window_open(env) -> bool:
         return not env.page.is_closed() and env.page.context.browser.is_connected()
     except Exception:  # noqa: BLE001 - no page at all
         return False
-
-
-def _stop_on_signals(stop: threading.Event) -> dict:
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    for s in previous:
-        signal.signal(s, lambda *_: stop.set())
-    return previous

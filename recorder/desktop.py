@@ -31,6 +31,7 @@ from screenpilot.dataset.events import Event
 from screenpilot.env.screen_area import as_monitor, capture_area
 
 from .pynput_keys import key_from_pynput
+from .stop_signals import restore_signals, stop_on_signals
 
 # pynput reports wheel notches; Chromium on X11 scrolls about this many pixels a notch.
 SCROLL_PX_PER_NOTCH = 100
@@ -237,11 +238,8 @@ def record_desktop(
     )
     writer_thread.start()
 
-    # SIGTERM stops cleanly like Ctrl+C (only the main thread may install handlers).
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = {signal.SIGTERM: signal.getsignal(signal.SIGTERM)} if in_main else {}
-    if in_main:
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGTERM stops cleanly like Ctrl+C (which raises KeyboardInterrupt, caught below).
+    previous = stop_on_signals(stop, (signal.SIGTERM,))
     announce(
         f"recording {width}x{height} of display {display} at {fps:g} fps into {out}; "
         f"stop with Ctrl+C or {stop_key}"
@@ -282,8 +280,7 @@ def record_desktop(
     finally:
         recorded_s = time.monotonic() - start
         _stop_listeners(listeners, display)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore_signals(previous)
         items.put(("stop", None, None))
         writer_thread.join()
         grabber.close()
