@@ -43,10 +43,12 @@ def spotting_accuracy(config, paths: list[str], *, max_samples: int = 2000) -> d
     shows, rendered and matched (model/word_spotting.py), the best patch taken as the
     answer. A word is an item's text with quotes and punctuation stripped; its answer
     is right on any patch that shows it (the task's word is also in MiniWoB's query box)."""
+    import cv2
+
     from .codec import TASK_WORD
     from .modeling import box_patches
     from .preprocess import resize_screenshot
-    from .word_spotting import spot_words
+    from .word_spotting import MIN_CHARS, spot_map
 
     datasets = open_datasets(paths)
     keys = [(d, e) for d, ds in enumerate(datasets) for e in range(len(ds))]
@@ -59,7 +61,7 @@ def spotting_accuracy(config, paths: list[str], *, max_samples: int = 2000) -> d
         sample = samples[int(i)]
         screen = sample.get("screen") or (sample["image"].shape[1], sample["image"].shape[0])
         sx, sy = W / screen[0], H / screen[1]
-        image = resize_screenshot(sample["image"], H, W)
+        gray = cv2.cvtColor(resize_screenshot(sample["image"], H, W), cv2.COLOR_RGB2GRAY)
         boxes: dict[str, list] = {}
         for it in sample.get("grounding") or []:
             found = TASK_WORD.findall(it["text"])
@@ -68,11 +70,11 @@ def spotting_accuracy(config, paths: list[str], *, max_samples: int = 2000) -> d
                 boxes.setdefault(found[0], []).append(box)
         for word, shown in boxes.items():
             n = len(word.encode("utf-8"))
-            # The word as a one-word task: its map is slot 0 (none for a one-letter word).
-            spot = spot_words(image, word, (sx, sy), 1, n + 1, patch)["spot"][0]
-            best = int(spot.astype(np.float32).argmax())
-            on = box_patches(torch.tensor([shown], dtype=torch.float32), *config.grid, *patch)
-            hit = bool(on[0, :, best].any())
+            hit = False  # a word too short to be looked for is never found
+            if len(word) >= MIN_CHARS:
+                best = int(spot_map(gray, word, (sx, sy), patch).argmax())
+                on = box_patches(torch.tensor([shown], dtype=torch.float32), *config.grid, *patch)
+                hit = bool(on[0, :, best].any())
             _count(counts, torch.tensor([hit]), torch.tensor([True]), torch.tensor([n]))
     return _accuracies(counts)
 
