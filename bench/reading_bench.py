@@ -38,7 +38,11 @@ def main() -> int:
     if args.model:
         model = load_model(resolve_model_dir(args.model))
         config = model.config
-        results["model"] = pointing_accuracy(model, paths, max_samples=args.max_samples)
+        if model.grounds:
+            results["model"] = pointing_accuracy(model, paths, max_samples=args.max_samples)
+        else:  # its pointer was never asked "where is W?": there is nothing to measure
+            print(f"{args.model} was trained without the grounding objective "
+                  "(model.grounding_weight 0): word spotting alone\n")  # fmt: skip
     results["spotting"] = spotting_accuracy(config, paths, max_samples=args.max_samples)
     print(f"model {args.model or '-'}, held-out data {args.data}\n")
     heads = {"model": "the model points at the word", "spotting": "word spotting alone"}

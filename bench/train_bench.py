@@ -1,8 +1,10 @@
-"""Model and training throughput: training samples/s (fp32 and bf16 autocast), data loading
+"""Model and training throughput: training samples/s (fp32 and bf16 autocast; the batch in
+micro-batches of similar task lengths, as the trainer runs it, and in one pass), data loading
 samples/s beside it (it must not be the bottleneck), model size, achieved FLOP/s, and the
 latency of one ``predict`` at the MiniWoB++ screen size.
 
     .venv/bin/python bench/train_bench.py [--data DIR] [--device cpu|cuda] [--json FILE]
+        [--set grounding_weight=0]
 
 Without --data it writes a small synthetic dataset (UI-like 160x210 frames) to a temp dir.
 On CUDA it also reports achieved TFLOP/s as a share of the card's bf16 dense peak.
@@ -11,7 +13,6 @@ On CUDA it also reports achieved TFLOP/s as a share of the card's bf16 dense pea
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import sys
@@ -78,6 +79,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a model config field, e.g. --set grounding_weight=0")  # fmt: skip
     args = parser.parse_args()
 
     import torch
@@ -94,6 +97,8 @@ def main() -> int:
     )
     from screenpilot.model.modeling import VLAModel
     from screenpilot.model.preprocess import Preprocessor, collate
+    from screenpilot.model.train import accumulate_gradients
+    from screenpilot.model.train_config import TrainConfig
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -105,7 +110,8 @@ def main() -> int:
 
     tmp = tempfile.TemporaryDirectory()
     data = Path(args.data) if args.data else synthetic_dataset(Path(tmp.name) / "ds")
-    config = VLAConfig()
+    config = VLAConfig(**{k: json.loads(v) for k, v in (a.split("=", 1) for a in args.set)})
+    results["model_set"] = " ".join(args.set) or "-"
     datasets = open_datasets([str(data)])
     keys = [(0, e) for e in range(len(datasets[0]))]
     samples = make_samples(datasets, keys, config)
@@ -150,18 +156,18 @@ def main() -> int:
     flops_per_sample = counter.get_total_flops() / args.batch_size
     results["train_gflop_per_sample"] = flops_per_sample / 1e9
 
-    modes = ["fp32", "bf16"] if device.type == "cpu" else ["bf16", "fp32"]
+    # The trainer's own step: the batch in micro-batches of similar task lengths (the
+    # config's default), beside it the batch in one pass.
+    groups = TrainConfig.length_groups
+    first = "fp32" if device.type == "cpu" else "bf16"
+    modes = ["fp32", "fp32_one_group", "bf16"]
     # compiled in the precision training uses there: fp32 on a CPU, bf16 on CUDA
-    compiled = "fp32_compiled" if device.type == "cpu" else "bf16_compiled"
-    for mode in modes + ([compiled] if args.compile else []):
+    for mode in modes + ([f"{first}_compiled"] if args.compile else []):
         step_model = torch.compile(model) if mode.endswith("compiled") else model
-        ctx = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if mode.startswith(
-            "bf16") else contextlib.nullcontext  # fmt: skip
+        cfg = TrainConfig(precision=mode[:4], length_groups=1 if "one_group" in mode else groups)
 
-        def step(step_model=step_model, ctx=ctx):
-            with ctx():
-                loss, _ = step_model(batch)
-            loss.backward()
+        def step(step_model=step_model, cfg=cfg):
+            accumulate_gradients(step_model, batch, cfg, device)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)

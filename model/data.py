@@ -220,6 +220,17 @@ class BatchOrder(torch.utils.data.Sampler):
         return self.steps
 
 
+def length_groups(batch: dict, groups: int) -> list[dict]:
+    """A batch -> up to ``groups`` micro-batches, samples sorted by task length (``task_len``)
+    and cut in equal parts, so the short tasks stop paying for the long ones' padding. A
+    batch without task text is one group."""
+    if groups <= 1 or "task_len" not in batch:
+        return [batch]
+    order = torch.argsort(batch["task_len"], stable=True)
+    return [{k: v[part] for k, v in batch.items()}
+            for part in order.tensor_split(groups) if len(part)]  # fmt: skip
+
+
 def batches(train_set, cfg, start: int, rank: int, world: int, steps: int):
     """An iterator of this rank's batches for ``steps`` steps from ``start``."""
     weights = task_weights(train_set.tasks, cfg.task_balance)

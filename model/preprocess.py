@@ -37,7 +37,8 @@ class Preprocessor:
         self.max_task_bytes = config.max_task_bytes
         self.history = config.history
         self.codec: ActionCodec = config.codec()
-        self.grounding_queries = config.grounding_queries
+        # Grounding queries only feed the grounding objective: without it, none are drawn.
+        self.grounding_queries = config.grounding_queries if config.grounding_weight > 0 else 0
         self.grounding_query_bytes = config.grounding_query_bytes
         self.task_words = config.task_words
         self.spot_words = config.spot_words

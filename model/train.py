@@ -31,6 +31,7 @@ from .data import (
     StreamedSamples,
     batches,
     estimate_bytes,
+    length_groups,
     make_samples,
     open_datasets,
     preload,
@@ -381,9 +382,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         for group in optimizer.param_groups:
             group["lr"] = cfg.lr * factor
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-        with autocast(device, cfg.precision):
-            loss, logs = step_model(batch)
-        loss.backward()
+        logs = accumulate_gradients(step_model, batch, cfg, device)
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -430,6 +429,28 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     if world > 1:
         dist.barrier()
     return last_eval
+
+
+def accumulate_gradients(step_model, batch: dict, cfg: TrainConfig, device) -> dict:
+    """The batch's gradient, summed over its micro-batches of similar task lengths (each
+    loss weighted by its share of the batch, so the sum is the whole batch's mean); -> the
+    logs, each the micro-batches' values weighted the same way. Data-parallel ranks
+    exchange gradients once, after the last micro-batch."""
+    groups = length_groups(batch, cfg.length_groups)
+    total = len(batch["image"])
+    logs: dict = {}
+    for i, group in enumerate(groups):
+        share = len(group["image"]) / total
+        last = i == len(groups) - 1
+        sync = contextlib.nullcontext() if last or not hasattr(step_model, "no_sync") else (
+            step_model.no_sync())  # fmt: skip
+        with sync:
+            with autocast(device, cfg.precision):
+                loss, group_logs = step_model(group)
+            (loss * share).backward()
+        for k, v in group_logs.items():
+            logs[k] = logs.get(k, 0.0) + v.detach() * share
+    return logs
 
 
 def run_evaluation(model, val_set, train_eval, cfg, device, rank, world, log, step) -> dict:

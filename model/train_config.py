@@ -31,6 +31,11 @@ class TrainConfig:
     # cut-off schedule.
     minutes: float = 0.0
     batch_size: int = 32  # global: split across data-parallel ranks
+    # Each process's batch is run as this many micro-batches of samples with similar task
+    # lengths, their gradients summed (the same gradient as one pass). The encoder pays for
+    # the longest task text of what it is given, one token a byte, so a batch that mixes a
+    # 17-byte and a 95-byte task pays the long one's padding for every sample.
+    length_groups: int = 4
     lr: float = 2e-3  # small from-scratch transformers take a high peak rate
     min_lr_ratio: float = 0.05  # cosine decays to lr * this
     warmup_steps: int = 100
@@ -69,7 +74,8 @@ class TrainConfig:
             raise TrainConfigError("no data: pass --data DIR[,DIR...]")
         if not self.out:
             raise TrainConfigError("no run directory: pass --out RUN")
-        for name in ("steps", "batch_size", "val_every", "checkpoint_every", "log_every"):
+        for name in ("steps", "batch_size", "length_groups", "val_every", "checkpoint_every",
+                     "log_every"):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise TrainConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.minutes < 0:

@@ -39,6 +39,24 @@ SP.point = (el) => {
   return null;
 };
 SP.visible = (el) => SP.point(el) !== null;
+// A point on the words an element shows itself (a label's text, not the box it wraps): a
+// label toggles its checkbox wherever it is clicked, and a click on the word is one a
+// reader of the screen can learn, since it lands where the task's word is drawn.
+SP.textPoint = (el) => {
+  if (!el) return null;
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.textContent.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const r = range.getBoundingClientRect();
+    const x = Math.floor(r.left + r.width / 2), y = Math.floor(r.top + r.height / 2);
+    const hit = document.elementFromPoint(x, y);
+    if (r.width >= 1 && hit && (hit === el || el.contains(hit))) return [x, y];
+  }
+  return SP.point(el);
+};
+SP.clickText = (el) => { const p = SP.textPoint(el); return p ? { type: 'click', x: p[0], y: p[1] } : null; };
 SP.click = (el) => { const p = SP.point(el); return p ? { type: 'click', x: p[0], y: p[1] } : null; };
 SP.move = (el) => { const p = SP.point(el); return p ? { type: 'move', x: p[0], y: p[1] } : null; };
 SP.key = (combo) => ({ type: 'key', key: combo });

@@ -20,7 +20,7 @@ _CHECKBOXES = """() => {
   const wanted = m[1] === 'nothing' ? [] : m[1].split(', ');
   for (const label of SP.all('#area label')) {
     const box = SP.one('input', label);
-    if (box.checked !== wanted.includes(SP.text(label))) return SP.click(box);
+    if (box.checked !== wanted.includes(SP.text(label))) return SP.clickText(label);
   }
   return SP.click(SP.one('#subbtn'));
 }"""

@@ -5,9 +5,9 @@ expert reads."""
 from __future__ import annotations
 
 POLICIES: dict[str, str] = {
-    # A checkbox is clicked on its box, as click-checkboxes' expert does.
+    # Every item is clicked on its word (a checkbox's label too, as click-checkboxes'
+    # expert does): where the task's word is drawn.
     "click-word": """() => {
-      const target = SP.one('[data-sp-item="' + SYN.target + '"]');
-      return SP.click(SP.one('input', target) || target);
+      return SP.clickText(SP.one('[data-sp-item="' + SYN.target + '"]'));
     }""",
 }

@@ -26,8 +26,9 @@ _FIRST_BOX = """() => {
   const wanted = m[1] === 'nothing' ? [] : m[1].split(', ');
   const label = document.querySelector('#area label');
   const r = label.querySelector('input').getBoundingClientRect();
+  const l = label.getBoundingClientRect();
   return { unwanted: !wanted.includes(label.textContent.trim()),
-           box: [r.left, r.top, r.right, r.bottom] };
+           box: [r.left, r.top, r.right, r.bottom], label: [l.left, l.top, l.right, l.bottom] };
 }"""
 
 
@@ -78,11 +79,13 @@ def test_the_state_the_learner_reached_is_labelled_with_the_experts_action(tmp_p
     labels = ep.actions
     assert [a.frame for a in labels] == [0, 1, 2] and ep.num_frames == 4
     assert labels[0] == experts_first != wrong
-    # Frame 1 is the state the wrong tick produced; its label: untick that very box.
+    # Frame 1 is the state the wrong tick produced; its label: untick that very box (the
+    # expert clicks a box's label, on its word).
     assert _pixels_close(ep.frame(1), rollout.screenshots[1])
     box = np.s_[int(y0) : int(y1), int(x0) : int(x1)]
     assert np.abs(ep.frame(1)[box].astype(int) - ep.frame(0)[box]).mean() > 20  # now ticked
-    assert labels[1].type == "click" and x0 <= labels[1].x < x1 and y0 <= labels[1].y < y1
+    lx0, ly0, lx1, ly1 = first["label"]
+    assert labels[1].type == "click" and x1 <= labels[1].x < lx1 and ly0 <= labels[1].y < ly1
     assert [s.label for s in rollout.steps] == labels
     assert ep.meta["source"] == "dagger"
     assert ep.meta["metadata"]["policy"] == "scripted acting, expert labelling"

@@ -116,6 +116,46 @@ def test_batch_order_is_a_function_of_seed_and_step_and_ranks_split_it():
     assert [*halves[0], *halves[1]] == list(a)
 
 
+def test_length_groups_give_the_whole_batch_s_gradient_and_logs():
+    import numpy as np
+
+    from screenpilot.model.configuration import VLAConfig
+    from screenpilot.model.data import length_groups
+    from screenpilot.model.modeling import VLAModel
+    from screenpilot.model.preprocess import Preprocessor, collate
+    from screenpilot.model.train import accumulate_gradients
+
+    torch.manual_seed(0)
+    model = VLAModel(VLAConfig(**TINY))
+    pre = Preprocessor(model.config)
+    rng = np.random.default_rng(0)
+    steps = [("Click ok.", Action("click", x=30, y=40)),
+             ('Type "echo" and press Enter now, then wait for the page.', Action("type", text="echo")),
+             ('Enter "ab".', Action("key", key="Enter")),
+             ("Click the button on the left side of the page.", Action("done"))] * 2  # fmt: skip
+    samples = [{"image": rng.integers(0, 255, (210, 160, 3), dtype=np.uint8), "task": task,
+                "history": [], "action": action, "screen": (160, 210)}
+               for task, action in steps]  # fmt: skip
+    batch = collate([pre(s) for s in samples])
+    groups = length_groups(batch, 3)
+    assert [len(g["image"]) for g in groups] == [3, 3, 2]
+    spans = [(int(g["task_len"].min()), int(g["task_len"].max())) for g in groups]
+    assert all(spans[i][1] <= spans[i + 1][0] for i in range(2))  # short tasks together
+
+    def gradient(groups):
+        model.zero_grad()
+        logs = accumulate_gradients(model, batch, config(None, "ds", "run", length_groups=groups),
+                                    torch.device("cpu"))  # fmt: skip
+        return logs, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    whole_logs, whole = gradient(1)
+    split_logs, split = gradient(3)
+    assert whole.keys() == split.keys() and len(whole) > 20
+    for name in whole:
+        torch.testing.assert_close(split[name], whole[name], rtol=1e-4, atol=1e-6, msg=name)
+    torch.testing.assert_close(split_logs["loss"], whole_logs["loss"], rtol=1e-5, atol=1e-6)
+
+
 def test_held_out_split_takes_whole_episodes_and_leaves_some_to_train(tmp_path):
     datasets = open_datasets([str(synthetic_dataset(tmp_path / "ds", episodes=4))])
     train_keys, val_keys = split_episodes(datasets, 0.25, seed=0)
