@@ -8,7 +8,9 @@ from transformers import PretrainedConfig
 from .codec import DEFAULT_KEYS
 
 # Bumped whenever a checkpoint of the old layout could load but would mean something else.
-MODEL_FORMAT_VERSION = 3  # 2: the stem's convs are a list (stem_layers), grounding; 3: spot_words
+# 2: the stem's convs are a list (stem_layers), grounding; 3: spot_words; 4: the span
+# pointers' byte_before / byte_after
+MODEL_FORMAT_VERSION = 4
 
 
 class VLAConfig(PretrainedConfig):

@@ -12,7 +12,9 @@ and every head reads the final states:
              the chosen patch (sub x sub) read from that patch's own state
     drag end <- the same from query 1
     text  <- a span copied from the task: a start pointer over the task bytes, then an end
-             pointer conditioned on the chosen start
+             pointer conditioned on the chosen start; their keys also hold the byte before
+             (start) or after (end) each candidate, since a span starts after a quote or a
+             space and ends before one
     key, scroll <- classes from query 0
 
 The grounding tokens are the reading lesson: one token a word of the screenshot (its bytes,
@@ -244,6 +246,10 @@ class VLAModel(PreTrainedModel):
         self.cell2 = CellHead(d, cells)
         self.span_start = Pointer(d)
         self.span_end = Pointer(d)
+        # What a span's first byte follows and its last byte precedes (a quote, a space):
+        # the byte beside each candidate, added to the span pointers' keys only.
+        self.byte_before = nn.Embedding(BYTE_VOCAB, d)
+        self.byte_after = nn.Embedding(BYTE_VOCAB, d)
         self.end_from_start = nn.Linear(d, d)
         if self.grounds or config.task_words > 0:  # DDP refuses weights with no gradient
             self.ground_query = nn.Parameter(torch.zeros(d))  # marks a token "where is W?"
@@ -332,6 +338,7 @@ class VLAModel(PreTrainedModel):
             "end": h[:, 1],  # (B, D)
             "patches": h[:, NUM_QUERIES : NUM_QUERIES + N],  # (B, N, D)
             "text": h[:, NUM_QUERIES + N : NUM_QUERIES + N + L],  # (B, L, D)
+            "task_ids": task_ids,  # (B, L)
             "text_ok": text_ok,
             "words": h[:, T - W : T],  # (B, W, D): the task's words
             "ground": h[:, T:],  # (B, G, D); G = 0 unless ``ground``
@@ -391,11 +398,14 @@ class VLAModel(PreTrainedModel):
         f["cell"] = self.cell(s["act"], _pick(s["patches"], chosen["patch"]))  # (B, cells)
         f["cell2"] = self.cell2(s["end"], _pick(s["patches"], chosen["patch2"]))
         neg = torch.finfo(torch.float32).min
-        start = self.span_start(s["act"], s["text"])  # (B, L)
+        ids = s["task_ids"]  # 0 pads: before the first byte, after the last
+        start_keys = s["text"] + self.byte_before(F.pad(ids[:, :-1], (1, 0)))
+        end_keys = s["text"] + self.byte_after(F.pad(ids[:, 1:], (0, 1)))
+        start = self.span_start(s["act"], start_keys)  # (B, L)
         f["span_start"] = start.float().masked_fill(~s["text_ok"], neg)
         if "span_start" in chosen:
             end_query = s["act"] + self.end_from_start(_pick(s["text"], chosen["span_start"]))
-            end = self.span_end(end_query, s["text"]).float()  # (B, L)
+            end = self.span_end(end_query, end_keys).float()  # (B, L)
             pos = torch.arange(end.shape[1], device=end.device)
             # The end never comes before the start: the text is one contiguous span.
             before = pos.unsqueeze(0) < chosen["span_start"].clamp(min=0).unsqueeze(1)
