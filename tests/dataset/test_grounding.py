@@ -287,9 +287,9 @@ def test_recorded_expert_episodes_carry_items_to_samples_and_clicks_hit_them(tmp
         elif env == "miniwob.click-button":
             word = re.search(r'"([^"]+)"', ep.task)[1]
             assert ("button", word) in {(i["kind"], i["text"]) for i in hit}, (ep.task, hit)
-        else:  # a checkbox whose label the task names, or Submit
+        else:  # the word of a box's label the task names (the expert clicks it), or Submit
             assert any(
-                (i["kind"] == "checkbox" and i["text"] in ep.task) or i["text"] == "Submit"
+                (i["kind"] == "label" and i["text"] in ep.task) or i["text"] == "Submit"
                 for i in hit
             ), (ep.task, hit)  # fmt: skip
         clicks += 1
