@@ -436,7 +436,9 @@ def accumulate_gradients(step_model, batch: dict, cfg: TrainConfig, device) -> d
     loss weighted by its share of the batch, so the sum is the whole batch's mean); -> the
     logs, each the micro-batches' values weighted the same way. Data-parallel ranks
     exchange gradients once, after the last micro-batch."""
-    groups = length_groups(batch, cfg.length_groups)
+    # The IDM's sequence is mostly its window's patches, its task text a small part: there
+    # the split only adds passes (its tiny test trained 16% slower with 4 groups).
+    groups = length_groups(batch, cfg.length_groups if cfg.kind == "policy" else 1)
     total = len(batch["image"])
     logs: dict = {}
     for i, group in enumerate(groups):

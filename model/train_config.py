@@ -34,7 +34,8 @@ class TrainConfig:
     # Each process's batch is run as this many micro-batches of samples with similar task
     # lengths, their gradients summed (the same gradient as one pass). The encoder pays for
     # the longest task text of what it is given, one token a byte, so a batch that mixes a
-    # 17-byte and a 95-byte task pays the long one's padding for every sample.
+    # 17-byte and a 95-byte task pays the long one's padding for every sample. The policy
+    # only: the IDM runs each batch in one pass.
     length_groups: int = 4
     lr: float = 2e-3  # small from-scratch transformers take a high peak rate
     min_lr_ratio: float = 0.05  # cosine decays to lr * this
