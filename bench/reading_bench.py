@@ -38,7 +38,7 @@ def main() -> int:
     if args.model:
         model = load_model(resolve_model_dir(args.model))
         config = model.config
-        if model.grounds:
+        if config.grounds:
             results["model"] = pointing_accuracy(model, paths, max_samples=args.max_samples)
         else:  # its pointer was never asked "where is W?": there is nothing to measure
             print(f"{args.model} was trained without the grounding objective "

@@ -107,6 +107,12 @@ class VLAConfig(PretrainedConfig):
         return {n: getattr(self, n) for n in names}
 
     @property
+    def grounds(self) -> bool:
+        """Whether the model learns (and can answer) "where is W?": only then does it have
+        the grounding weights and its samples the grounding queries."""
+        return self.grounding_weight > 0
+
+    @property
     def grid(self) -> tuple[int, int]:
         """(rows, columns) of patches."""
         return self.image_height // self.patch_height, self.image_width // self.patch_width

@@ -251,7 +251,7 @@ class VLAModel(PreTrainedModel):
         self.byte_before = nn.Embedding(BYTE_VOCAB, d)
         self.byte_after = nn.Embedding(BYTE_VOCAB, d)
         self.end_from_start = nn.Linear(d, d)
-        if self.grounds or config.task_words > 0:  # DDP refuses weights with no gradient
+        if config.grounds or config.task_words > 0:  # DDP refuses weights with no gradient
             self.ground_query = nn.Parameter(torch.zeros(d))  # marks a token "where is W?"
             self.ground_in = nn.Linear(d, d)
         if config.task_words > 0:  # only then: DDP refuses parameters that get no gradient
@@ -273,11 +273,6 @@ class VLAModel(PreTrainedModel):
             if self.config.spot_words > 0:
                 nn.init.constant_(self.spot_gain, 10.0)  # a match above ~0.6 counts
                 nn.init.constant_(self.spot_bias, -6.0)
-
-    @property
-    def grounds(self) -> bool:
-        """Whether the model learns (and can answer) "where is W?"."""
-        return self.config.grounding_weight > 0
 
     # ---- encoder ----------------------------------------------------------------------
     def encode(self, batch: dict, ground: bool = False) -> dict:
@@ -416,7 +411,7 @@ class VLAModel(PreTrainedModel):
     def forward(self, batch: dict):
         """-> (loss, logs). The loss is the mean over samples of each sample's summed head
         losses, so data-parallel ranks averaging their gradients equal one big batch."""
-        grounding = self.grounds and "g_ids" in batch
+        grounding = self.config.grounds and "g_ids" in batch
         s = self.encode(batch, ground=grounding)
         chosen = {k: batch[f"t_{k}"] for k in ("patch", "patch2", "span_start")}
         logits = self.heads(s, chosen)

@@ -38,7 +38,7 @@ class Preprocessor:
         self.history = config.history
         self.codec: ActionCodec = config.codec()
         # Grounding queries only feed the grounding objective: without it, none are drawn.
-        self.grounding_queries = config.grounding_queries if config.grounding_weight > 0 else 0
+        self.grounding_queries = config.grounding_queries if config.grounds else 0
         self.grounding_query_bytes = config.grounding_query_bytes
         self.task_words = config.task_words
         self.spot_words = config.spot_words
